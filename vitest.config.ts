@@ -9,6 +9,6 @@ export default defineConfig({
     // names and temp dirs, so files may run in parallel on the 2-core machines.
     pool: 'forks',
     poolOptions: { forks: { maxForks: 2, minForks: 1 } },
-    reporters: ['default'],
+    reporters: ['default', './test/support/summary-reporter.ts'],
   },
 });
