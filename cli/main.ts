@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { describeError } from '../core/errors.js';
 import { registerDiagnose } from './diagnose.js';
+import { registerLab } from './lab.js';
 // @registry-commands-imports (keep this marker)
 
 const program = new Command();
@@ -13,6 +14,7 @@ program
   .showHelpAfterError();
 
 registerDiagnose(program);
+registerLab(program);
 // @registry-commands (keep this marker)
 
 try {

@@ -3,16 +3,34 @@
  * Order matters only for ties when two file collectors are equally sure of an input.
  */
 import type { FileCollector, LiveCollector, OnlineCollector } from '../core/plugin.js';
+import { ethtoolInfoFile, ethtoolStatsFile, ipLinkStatsFile, nicLiveCollector, sysfsDumpFile } from './nic/index.js';
+import { cloudstackLogCollector, ovstunnelLogCollector } from './cloudstack-log/index.js';
+import { nvpApiCollector, nvpApiResponseCollector } from './nvp-api/index.js';
+import { dumpFlowsFile, ofctlShowFile, ovsLiveCollector, vsctlJsonFile, vsctlShowFile } from './ovs/index.js';
 // @registry-imports (one import per collector, keep this marker)
 
 export const fileCollectors: readonly FileCollector[] = [
+  ethtoolStatsFile,
+  ethtoolInfoFile,
+  ipLinkStatsFile,
+  sysfsDumpFile,
+  cloudstackLogCollector,
+  ovstunnelLogCollector,
+  nvpApiResponseCollector,
+  dumpFlowsFile,
+  ofctlShowFile,
+  vsctlShowFile,
+  vsctlJsonFile,
   // @registry-file-collectors (keep this marker)
 ];
 
 export const liveCollectors: readonly LiveCollector<any>[] = [
+  nicLiveCollector,
+  ovsLiveCollector,
   // @registry-live-collectors (keep this marker)
 ];
 
 export const onlineCollectors: readonly OnlineCollector[] = [
+  nvpApiCollector,
   // @registry-online-collectors (keep this marker)
 ];

@@ -70,6 +70,54 @@ export interface ListingStatus {
   count: number;
 }
 
+/** A CloudStack host as listHosts returns it (fields netdiag uses; no numeric db id in the API). */
+export interface CloudStackHost {
+  id: string;
+  name?: string;
+  type?: string; // Routing | L2Networking (the NVP device host) | ...
+  state?: string;
+  resourcestate?: string;
+  ipaddress?: string;
+  zoneid?: string;
+  hypervisor?: string;
+}
+
+/** An NVP device as listNiciraNvpDevices returns it (reference/cloudstack.md §2.9). */
+export interface CloudStackNvpDevice {
+  nvpdeviceid: string;
+  physicalnetworkid?: string;
+  provider?: string;
+  niciradevicename?: string;
+  hostname?: string;
+  transportzoneuuid?: string;
+  l3gatewayserviceuuid?: string;
+  l2gatewayserviceuuid?: string;
+}
+
+/** An NVP logical switch with its ports, from `GET /ws.v1/lswitch?fields=*` and its `lport` lists. */
+export interface NvpLswitchInfo {
+  uuid: string;
+  displayName?: string;
+  tags: { scope: string; tag: string }[];
+  /** `transport_zones[].zone_uuid`: links the switch to the CloudStack NVP device (its `transportzoneuuid`). */
+  transportZones?: string[];
+  /** Creation time (ms since the epoch) when the controller reports it (`_create_time`). */
+  created?: number;
+  /** Undefined when the ports were not listed (or their listing failed). */
+  ports?: { uuid: string; displayName?: string; attachmentType?: string; vifUuid?: string }[];
+  /** Which NVP controller listed it (base URL without credentials, or the saved file). */
+  controller?: string;
+}
+
+/** `GET /ws.v1/control-cluster/status` of an NVP controller cluster. */
+export interface NvpClusterStatusInfo {
+  controller?: string;
+  clusterStatus: string;
+  /** `<x>_stats` objects: error_state_count / registered_count / active_count. */
+  stats: Record<string, { error_state_count?: number; registered_count?: number; active_count?: number }>;
+  apiVersion?: string;
+}
+
 declare module './observation.js' {
   interface ObservationMap {
     'net.link': LinkInfo;
@@ -78,5 +126,9 @@ declare module './observation.js' {
     'cloudstack.network': CloudStackNetwork;
     'cloudstack.config': { name: string; value: string; scope?: string; zoneid?: string };
     'orchestrator.listing': ListingStatus;
+    'cloudstack.host': CloudStackHost;
+    'cloudstack.nvpdevice': CloudStackNvpDevice;
+    'nvp.lswitch': NvpLswitchInfo;
+    'nvp.cluster': NvpClusterStatusInfo;
   }
 }

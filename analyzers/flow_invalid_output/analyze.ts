@@ -1,0 +1,97 @@
+import { z } from 'zod';
+import { bridgePorts, latestFlows, ovsInventory, type BridgePorts } from '../../collectors/ovs/model.js';
+import type { FlowEntry } from '../../collectors/ovs/parse.js';
+import { type Finding, makeFinding } from '../../core/finding.js';
+import type { ObservationReader } from '../../core/observation.js';
+import type { AnalyzerContext, MetricsSink } from '../../core/plugin.js';
+import { flowText } from '../flow_drop/analyze.js';
+
+export const flowInvalidOutputSchema = z
+  .object({
+    /** Report broken outputs of flows that never matched a packet too (as warnings). */
+    includeIdle: z.boolean().default(true),
+  })
+  .strict();
+
+export type FlowInvalidOutputConfig = z.infer<typeof flowInvalidOutputSchema>;
+
+/** Reserved OpenFlow port names: never "absent". */
+const RESERVED = new Set(['local', 'in_port', 'normal', 'flood', 'all', 'controller', 'table', 'any', 'none', 'unset']);
+
+export type InvalidOutputReason = 'port_zero' | 'absent_port' | 'ofport_invalid' | 'interface_error';
+
+export interface InvalidOutput {
+  port: string;
+  reason: InvalidOutputReason;
+  detail: string;
+}
+
+/** The output/enqueue targets of one flow that cannot deliver, judged against the bridge's ports. */
+export function invalidOutputs(f: FlowEntry, ports: BridgePorts): InvalidOutput[] {
+  const out: InvalidOutput[] = [];
+  for (const a of f.actions) {
+    if ((a.name !== 'output' && a.name !== 'enqueue') || a.port === undefined) continue;
+    const p = a.port;
+    if (p.includes('[') || RESERVED.has(p.toLowerCase())) continue; // output to a field, or a reserved port
+    const num = /^\d+$/.test(p) ? Number(p) : /^0x[0-9a-f]+$/i.test(p) ? parseInt(p, 16) : undefined;
+    if (num === 0) {
+      out.push({ port: p, reason: 'port_zero', detail: 'output to port 0, which is no port at all' });
+      continue;
+    }
+    if (num !== undefined && num >= 0xff00) continue; // OpenFlow 1.0 reserved range (LOCAL 65534 ...)
+    const ref = num !== undefined ? ports.byNumber.get(num) ?? [...ports.byName.values()].find((r) => r.ofport === num) : ports.byName.get(p);
+    if (!ref) {
+      // Without a port map only names can be checked (against OVSDB's interfaces of the bridge).
+      const canJudge = ports.source !== 'none' || (num === undefined && ports.byName.size > 0);
+      if (canJudge) out.push({ port: p, reason: 'absent_port', detail: `port ${p} is not on the bridge (port map from ${ports.source === 'ofctl-show' ? 'ovs-ofctl show' : 'OVSDB'})` });
+      continue;
+    }
+    if (ref.iface?.ofport === -1) out.push({ port: p, reason: 'ofport_invalid', detail: `interface ${ref.iface.name} has ofport -1: OVS could not add it${ref.iface.error ? ` (${ref.iface.error})` : ''}` });
+    else if (ref.iface?.error) out.push({ port: p, reason: 'interface_error', detail: `interface ${ref.iface.name} has error "${ref.iface.error}"` });
+  }
+  return out;
+}
+
+export function analyzeFlowInvalidOutput(obs: ObservationReader, cfg: FlowInvalidOutputConfig, _ctx?: AnalyzerContext): Finding[] {
+  const inv = ovsInventory(obs);
+  const findings: Finding[] = [];
+  for (const bf of latestFlows(obs)) {
+    const ports = bridgePorts(obs, inv, bf.host, bf.bridge);
+    for (const v of bf.flows) {
+      const f = v.entry;
+      const bad = invalidOutputs(f, ports);
+      if (bad.length === 0) continue;
+      const packets = f.packets ?? 0;
+      if (packets === 0 && !cfg.includeIdle) continue;
+      const matching = v.packetsPerSecond !== undefined ? v.packetsPerSecond > 0 : packets > 0;
+      for (const b of bad) {
+        const metrics: Record<string, unknown> = { packets };
+        if (v.packetsPerSecond !== undefined) metrics.packetsPerSecond = Number(v.packetsPerSecond.toFixed(3));
+        findings.push(
+          makeFinding({
+            kind: 'flow_invalid_output',
+            severity: matching ? 'critical' : 'warning',
+            host: bf.host,
+            subject: { bridge: bf.bridge, table: f.table, priority: f.priority, match: f.match, actions: f.actionsText, port: b.port, reason: b.reason },
+            summary: `${bf.bridge}: flow in table ${f.table} priority ${f.priority} (${f.match || 'match all'}) outputs to port ${b.port}: ${b.detail}; ${packets} packets ${matching ? 'are being lost' : 'matched so far'}`,
+            metrics,
+            evidence: [{ source: `${bf.source}${f.line ? `:${f.line}` : ''}`, excerpt: flowText(f) }],
+            ...(bf.at !== undefined ? { lastSeen: new Date(bf.at).toISOString() } : {}),
+          }),
+        );
+      }
+    }
+  }
+  return findings;
+}
+
+export function publishFlowInvalidOutput(obs: ObservationReader, _cfg: FlowInvalidOutputConfig, sink: MetricsSink): void {
+  sink.reset('netdiag_ovs_invalid_output_flows');
+  const inv = ovsInventory(obs);
+  for (const bf of latestFlows(obs)) {
+    const ports = bridgePorts(obs, inv, bf.host, bf.bridge);
+    const counts: Record<InvalidOutputReason, number> = { port_zero: 0, absent_port: 0, ofport_invalid: 0, interface_error: 0 };
+    for (const v of bf.flows) for (const b of invalidOutputs(v.entry, ports)) counts[b.reason]++;
+    for (const [reason, n] of Object.entries(counts)) sink.set('netdiag_ovs_invalid_output_flows', { host: bf.host ?? '', bridge: bf.bridge, reason }, n);
+  }
+}

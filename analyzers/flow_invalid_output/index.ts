@@ -1,0 +1,14 @@
+import type { Analyzer } from '../../core/plugin.js';
+import { analyzeFlowInvalidOutput, type FlowInvalidOutputConfig, flowInvalidOutputSchema, publishFlowInvalidOutput } from './analyze.js';
+
+export const flowInvalidOutput: Analyzer<FlowInvalidOutputConfig> = {
+  name: 'flow_invalid_output',
+  description: 'OpenFlow outputs to port 0, to ports absent from the bridge, or to interfaces OVS could not add',
+  kinds: ['flow_invalid_output'],
+  schema: flowInvalidOutputSchema,
+  analyze: analyzeFlowInvalidOutput,
+  publish: publishFlowInvalidOutput,
+  metrics: [
+    { name: 'netdiag_ovs_invalid_output_flows', help: 'Flows of the latest dump whose output cannot deliver, by reason (port_zero, absent_port, ofport_invalid, interface_error)', type: 'gauge', labelNames: ['host', 'bridge', 'reason'] },
+  ],
+};
