@@ -8,6 +8,8 @@ import { nvpApiExceptionBurst } from './nvp-api-exception-burst/index.js';
 import { flowDrop } from './flow_drop/index.js';
 import { flowInvalidOutput } from './flow_invalid_output/index.js';
 import { ovsTunnel } from './ovs_tunnel/index.js';
+import { mtuFragmentationAnalyzer } from './mtu_fragmentation/index.js';
+import { mtuMismatchAnalyzer } from './mtu_mismatch/index.js';
 // @registry-imports (one import per analyzer, keep this marker)
 
 export const analyzers: readonly Analyzer<any>[] = [
@@ -19,5 +21,7 @@ export const analyzers: readonly Analyzer<any>[] = [
   flowDrop,
   flowInvalidOutput,
   ovsTunnel,
+  mtuFragmentationAnalyzer,
+  mtuMismatchAnalyzer,
   // @registry-analyzers (keep this marker)
 ];

@@ -29,7 +29,11 @@ for (let i=0;i<n;i++){const a=(i>>16)&255,b=(i>>8)&255,c=i&255, t=i%6;
 require('fs').writeFileSync('$D/ovs-flows-$N.add', out.join('\n')+'\n');"
 ovs-ofctl add-flows OVSTunnel2046 $D/ovs-flows-$N.add
 echo "ovs-ofctl dump-flows (print $N flows): elapsed_s peak_rss_kb"
-/usr/bin/time -f '%e %M' sh -c "{ echo '# command: ovs-ofctl dump-flows OVSTunnel2046'; ovs-ofctl dump-flows OVSTunnel2046; } > $D/dump-flows-$N.txt"
-echo "netdiag parse (dumpFlowsFile.read): elapsed_s peak_rss_kb"
-/usr/bin/time -f '%e %M' node dist/bench/ovs-parse.js $D/dump-flows-$N.txt
+/usr/bin/time -o $T/t-ofctl -f '%e %M' sh -c "{ echo '# command: ovs-ofctl dump-flows OVSTunnel2046'; ovs-ofctl dump-flows OVSTunnel2046; } > $D/dump-flows-$N.txt"
+cat $T/t-ofctl
+echo "netdiag parse (dumpFlowsFile.read, the diagnose path) + flow analyzers: elapsed_s peak_rss_kb"
+/usr/bin/time -o $T/t-nd -f '%e %M' node dist/bench/ovs-parse.js $D/dump-flows-$N.txt
+cat $T/t-nd
 ls -l $D/dump-flows-$N.txt
+awk -v a="$(cut -d' ' -f1 $T/t-ofctl)" -v b="$(cut -d' ' -f1 $T/t-nd)" -v m="$(cut -d' ' -f2 $T/t-nd)" \
+  'BEGIN { printf "ratio netdiag/ovs-ofctl: %.1fx  netdiag peak RSS: %.0f MiB\n", b / a, m / 1024 }'

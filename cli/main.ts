@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { describeError } from '../core/errors.js';
 import { registerDiagnose } from './diagnose.js';
 import { registerLab } from './lab.js';
+import { registerDemo } from './demo.js';
 // @registry-commands-imports (keep this marker)
 
 const program = new Command();
@@ -15,6 +16,7 @@ program
 
 registerDiagnose(program);
 registerLab(program);
+registerDemo(program);
 // @registry-commands (keep this marker)
 
 try {

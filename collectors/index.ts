@@ -6,7 +6,10 @@ import type { FileCollector, LiveCollector, OnlineCollector } from '../core/plug
 import { ethtoolInfoFile, ethtoolStatsFile, ipLinkStatsFile, nicLiveCollector, sysfsDumpFile } from './nic/index.js';
 import { cloudstackLogCollector, ovstunnelLogCollector } from './cloudstack-log/index.js';
 import { nvpApiCollector, nvpApiResponseCollector } from './nvp-api/index.js';
-import { dumpFlowsFile, ofctlShowFile, ovsLiveCollector, vsctlJsonFile, vsctlShowFile } from './ovs/index.js';
+import { dumpFlowsFile, listBrFile, ofctlShowFile, ovsLiveCollector, vsctlJsonFile, vsctlShowFile } from './ovs/index.js';
+import { pcapFileCollector } from './pcap/index.js';
+import { pcapLiveCollector } from './pcap/live.js';
+import { cloudstackApiCollector, cloudstackApiResponseCollector } from './cloudstack-api/index.js';
 // @registry-imports (one import per collector, keep this marker)
 
 export const fileCollectors: readonly FileCollector[] = [
@@ -21,16 +24,21 @@ export const fileCollectors: readonly FileCollector[] = [
   ofctlShowFile,
   vsctlShowFile,
   vsctlJsonFile,
+  listBrFile,
+  pcapFileCollector,
+  cloudstackApiResponseCollector,
   // @registry-file-collectors (keep this marker)
 ];
 
 export const liveCollectors: readonly LiveCollector<any>[] = [
   nicLiveCollector,
   ovsLiveCollector,
+  pcapLiveCollector,
   // @registry-live-collectors (keep this marker)
 ];
 
 export const onlineCollectors: readonly OnlineCollector[] = [
   nvpApiCollector,
+  cloudstackApiCollector,
   // @registry-online-collectors (keep this marker)
 ];

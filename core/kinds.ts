@@ -26,6 +26,8 @@ export interface OvsInterfaceInfo {
   bridge?: string;
   type: string; // '' (system), internal, gre, vxlan, geneve, stt, patch, tap...
   ofport?: number; // -1 = OVS could not add it
+  /** The ofport asked for (`ofport_request`); kept by OVSDB when adding the interface failed. */
+  ofportRequest?: number;
   mtu?: number;
   mtuRequest?: number;
   options: Record<string, string>; // remote_ip, key, local_ip, dst_port, df_default...

@@ -1,10 +1,10 @@
 import { z } from 'zod';
-import { type FlowView, latestFlows, ovsInventory, hostKey } from '../../collectors/ovs/model.js';
-import type { FlowEntry } from '../../collectors/ovs/parse.js';
+import { bridgePorts, type FlowView, type HostOvs, latestFlows, ovsInventory, hostKey } from '../../collectors/ovs/model.js';
+import { type FlowEntry, parseTunnelPortName } from '../../collectors/ovs/parse.js';
 import { type Finding, makeFinding, type Severity } from '../../core/finding.js';
 import type { ObservationReader } from '../../core/observation.js';
 import type { AnalyzerContext, MetricsSink } from '../../core/plugin.js';
-import { DEFAULT_INTENTIONAL, intentionalDrop, intentionalPatternSchema, type IntentionalPattern } from './intentional.js';
+import { type BridgeFacts, DEFAULT_INTENTIONAL, intentionalDrop, intentionalPatternSchema, type IntentionalPattern } from './intentional.js';
 
 export const flowDropSchema = z
   .object({
@@ -50,7 +50,28 @@ function fmtRate(r: number): string {
 
 export type DropVerdict = 'forward' | 'drop_intentional' | 'drop_unexpected';
 
-export function dropVerdict(bridge: string, f: FlowEntry, patterns: readonly IntentionalPattern[]): { verdict: DropVerdict; pattern?: IntentionalPattern } {
+const TUNNEL_TYPES = new Set(['gre', 'vxlan', 'geneve', 'stt', 'gre64', 'erspan', 'ip6gre', 'lisp', 'gtpu', 'bareudp']);
+
+/** What the intentional patterns may ask about a bridge: its other_config and which ports are tunnels. */
+export function bridgeFacts(obs: ObservationReader, inv: Map<string, HostOvs>, host: string | undefined, bridge: string): BridgeFacts {
+  const b = inv.get(hostKey(host))?.bridges.get(bridge);
+  const ports = bridgePorts(obs, inv, host, bridge);
+  return {
+    name: bridge,
+    otherConfig: b?.otherConfig,
+    inPortIsTunnel(value) {
+      const ref = /^\d+$/.test(value) ? ports.byNumber.get(Number(value)) ?? [...ports.byName.values()].find((r) => r.ofport === Number(value)) : ports.byName.get(value);
+      const name = ref?.iface?.name ?? ref?.name;
+      if (!ref || (!ref.iface && name === undefined)) return undefined;
+      if (ref.iface && TUNNEL_TYPES.has(ref.iface.type)) return true;
+      if (name !== undefined && parseTunnelPortName(name)) return true;
+      // Known port, known type, not a tunnel; a port only `ovs-ofctl show` names is judged by its name.
+      return ref.iface ? false : undefined;
+    },
+  };
+}
+
+export function dropVerdict(bridge: string | BridgeFacts, f: FlowEntry, patterns: readonly IntentionalPattern[]): { verdict: DropVerdict; pattern?: IntentionalPattern } {
   if (!f.drop) return { verdict: 'forward' };
   const p = intentionalDrop(bridge, f, patterns);
   return p ? { verdict: 'drop_intentional', pattern: p } : { verdict: 'drop_unexpected' };
@@ -62,10 +83,11 @@ export function analyzeFlowDrop(obs: ObservationReader, cfg: FlowDropConfig, _ct
   const findings: Finding[] = [];
   for (const bf of latestFlows(obs)) {
     const ifaces = [...(inv.get(hostKey(bf.host))?.interfaces.values() ?? [])];
+    const facts = bridgeFacts(obs, inv, bf.host, bf.bridge);
     for (const v of bf.flows) {
       const f = v.entry;
       if (!f.drop) continue;
-      if (intentionalDrop(bf.bridge, f, patterns)) continue;
+      if (intentionalDrop(facts, f, patterns)) continue;
       const packets = f.packets ?? 0;
       if (packets < cfg.minPackets) continue;
       const rate = v.packetsPerSecond;
@@ -114,14 +136,16 @@ export function analyzeFlowDrop(obs: ObservationReader, cfg: FlowDropConfig, _ct
 export function publishFlowDrop(obs: ObservationReader, cfg: FlowDropConfig, sink: MetricsSink): void {
   const patterns = [...cfg.intentional, ...cfg.extraIntentional];
   for (const n of ['netdiag_ovs_flows', 'netdiag_ovs_drop_flow_packets', 'netdiag_ovs_drop_packets_per_second']) sink.reset(n);
+  const inv = ovsInventory(obs);
   for (const bf of latestFlows(obs)) {
+    const facts = bridgeFacts(obs, inv, bf.host, bf.bridge);
     const host = bf.host ?? '';
     const counts: Record<DropVerdict, number> = { forward: 0, drop_intentional: 0, drop_unexpected: 0 };
     const packets = { intentional: 0, unexpected: 0 };
     const rates = { intentional: 0, unexpected: 0 };
     let haveRate = false;
     for (const v of bf.flows as FlowView[]) {
-      const { verdict } = dropVerdict(bf.bridge, v.entry, patterns);
+      const { verdict } = dropVerdict(facts, v.entry, patterns);
       counts[verdict]++;
       if (verdict === 'forward') continue;
       const reason = verdict === 'drop_intentional' ? 'intentional' : 'unexpected';

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { bridgePorts, latestFlows, ovsInventory, type BridgePorts } from '../../collectors/ovs/model.js';
-import type { FlowEntry } from '../../collectors/ovs/parse.js';
+import { type FlowEntry, outputActions } from '../../collectors/ovs/parse.js';
 import { type Finding, makeFinding } from '../../core/finding.js';
 import type { ObservationReader } from '../../core/observation.js';
 import type { AnalyzerContext, MetricsSink } from '../../core/plugin.js';
@@ -29,9 +29,8 @@ export interface InvalidOutput {
 /** The output/enqueue targets of one flow that cannot deliver, judged against the bridge's ports. */
 export function invalidOutputs(f: FlowEntry, ports: BridgePorts): InvalidOutput[] {
   const out: InvalidOutput[] = [];
-  for (const a of f.actions) {
-    if ((a.name !== 'output' && a.name !== 'enqueue') || a.port === undefined) continue;
-    const p = a.port;
+  for (const a of outputActions(f.actions)) {
+    const p = a.port!;
     if (p.includes('[') || RESERVED.has(p.toLowerCase())) continue; // output to a field, or a reserved port
     const num = /^\d+$/.test(p) ? Number(p) : /^0x[0-9a-f]+$/i.test(p) ? parseInt(p, 16) : undefined;
     if (num === 0) {
@@ -41,6 +40,12 @@ export function invalidOutputs(f: FlowEntry, ports: BridgePorts): InvalidOutput[
     if (num !== undefined && num >= 0xff00) continue; // OpenFlow 1.0 reserved range (LOCAL 65534 ...)
     const ref = num !== undefined ? ports.byNumber.get(num) ?? [...ports.byName.values()].find((r) => r.ofport === num) : ports.byName.get(p);
     if (!ref) {
+      // The port asked for this ofport (ofport_request) but OVS could not add it: name the cause.
+      const asked = num !== undefined ? [...ports.byName.values()].find((r) => r.iface?.ofportRequest === num && (r.iface.ofport === undefined || r.iface.ofport < 0)) : undefined;
+      if (asked?.iface) {
+        out.push({ port: p, reason: 'ofport_invalid', detail: `port ${p} was requested by interface ${asked.iface.name} (ofport_request=${num}), which has ofport ${asked.iface.ofport ?? 'unset'}: OVS could not add it${asked.iface.error ? ` (${asked.iface.error})` : ''}` });
+        continue;
+      }
       // Without a port map only names can be checked (against OVSDB's interfaces of the bridge).
       const canJudge = ports.source !== 'none' || (num === undefined && ports.byName.size > 0);
       if (canJudge) out.push({ port: p, reason: 'absent_port', detail: `port ${p} is not on the bridge (port map from ${ports.source === 'ofctl-show' ? 'ovs-ofctl show' : 'OVSDB'})` });
@@ -87,11 +92,24 @@ export function analyzeFlowInvalidOutput(obs: ObservationReader, cfg: FlowInvali
 
 export function publishFlowInvalidOutput(obs: ObservationReader, _cfg: FlowInvalidOutputConfig, sink: MetricsSink): void {
   sink.reset('netdiag_ovs_invalid_output_flows');
+  sink.reset('netdiag_ovs_invalid_output_packets_per_second');
   const inv = ovsInventory(obs);
   for (const bf of latestFlows(obs)) {
     const ports = bridgePorts(obs, inv, bf.host, bf.bridge);
     const counts: Record<InvalidOutputReason, number> = { port_zero: 0, absent_port: 0, ofport_invalid: 0, interface_error: 0 };
-    for (const v of bf.flows) for (const b of invalidOutputs(v.entry, ports)) counts[b.reason]++;
-    for (const [reason, n] of Object.entries(counts)) sink.set('netdiag_ovs_invalid_output_flows', { host: bf.host ?? '', bridge: bf.bridge, reason }, n);
+    const rates: Record<InvalidOutputReason, number> = { port_zero: 0, absent_port: 0, ofport_invalid: 0, interface_error: 0 };
+    let haveRate = false;
+    for (const v of bf.flows) {
+      const reasons = new Set(invalidOutputs(v.entry, ports).map((b) => b.reason));
+      for (const r of reasons) {
+        counts[r]++;
+        if (v.packetsPerSecond !== undefined) rates[r] += v.packetsPerSecond;
+      }
+      if (v.packetsPerSecond !== undefined) haveRate = true;
+    }
+    const labels = (reason: string) => ({ host: bf.host ?? '', bridge: bf.bridge, reason });
+    for (const [reason, n] of Object.entries(counts)) sink.set('netdiag_ovs_invalid_output_flows', labels(reason), n);
+    // Packets/s matched by those flows: traffic being lost now (needs two dumps).
+    if (haveRate) for (const [reason, r] of Object.entries(rates)) sink.set('netdiag_ovs_invalid_output_packets_per_second', labels(reason), r);
   }
 }

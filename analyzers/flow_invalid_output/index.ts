@@ -10,5 +10,6 @@ export const flowInvalidOutput: Analyzer<FlowInvalidOutputConfig> = {
   publish: publishFlowInvalidOutput,
   metrics: [
     { name: 'netdiag_ovs_invalid_output_flows', help: 'Flows of the latest dump whose output cannot deliver, by reason (port_zero, absent_port, ofport_invalid, interface_error)', type: 'gauge', labelNames: ['host', 'bridge', 'reason'] },
+    { name: 'netdiag_ovs_invalid_output_packets_per_second', help: 'Packets per second matched by flows whose output cannot deliver, between the last two dumps, by reason', type: 'gauge', labelNames: ['host', 'bridge', 'reason'] },
   ],
 };

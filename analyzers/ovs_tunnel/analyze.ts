@@ -28,6 +28,7 @@ export type TunnelReason =
   | 'name_key_mismatch'
   | 'remote_ip_invalid'
   | 'remote_ip_mismatch'
+  | 'remote_ip_inconsistent'
   | 'no_tunnel_port';
 
 interface Problem {
@@ -77,6 +78,7 @@ export function tunnelProblems(obs: ObservationReader, cfg: OvsTunnelConfig): Pr
         add('remote_ip_mismatch', 'critical', `tunnel ${i.name} points at ${remote} but host ${named.to} is ${cfg.hostIps[String(named.to)]}`, { remoteIp: remote, expectedRemoteIp: cfg.hostIps[String(named.to)] });
       }
     }
+    out.push(...remoteIpInconsistencies(host, tunnels));
     // ovs-host-setup lists the CloudStack hosts that set this bridge up; each needs a tunnel port.
     for (const b of h.bridges.values()) {
       const setup = b.otherConfig['ovs-host-setup'];
@@ -102,6 +104,55 @@ export function tunnelProblems(obs: ObservationReader, cfg: OvsTunnelConfig): Pr
   return out;
 }
 
+/**
+ * Without any configuration, the tunnel ports of one host must agree among themselves: every port
+ * `t<key>-<from>-<to>` towards CloudStack host <to> (one per network) should carry the same
+ * remote_ip, and one remote_ip should not stand for two different hosts. The odd one out (against
+ * the majority) is reported; with no majority, every disagreeing port is.
+ */
+function remoteIpInconsistencies(host: string | undefined, tunnels: readonly OvsInterfaceInfo[]): Problem[] {
+  const out: Problem[] = [];
+  const named = tunnels
+    .map((i) => ({ i, t: parseTunnelPortName(i.name), ip: i.options.remote_ip }))
+    // Ports OVS refused are reported with OVS's own error already.
+    .filter((x): x is { i: OvsInterfaceInfo; t: NonNullable<ReturnType<typeof parseTunnelPortName>>; ip: string } => x.t !== undefined && x.ip !== undefined && isIP(x.ip) !== 0 && !x.i.error && x.i.ofport !== -1);
+  const report = (x: (typeof named)[number], summary: string, metrics: Record<string, unknown>, severity: Severity) =>
+    out.push({ host, bridge: x.i.bridge ?? '', port: x.i.name, reason: 'remote_ip_inconsistent', severity, summary, metrics, excerpt: ifaceText(x.i) });
+  const groupBy = <K>(key: (x: (typeof named)[number]) => K) => {
+    const m = new Map<K, typeof named>();
+    for (const x of named) (m.get(key(x)) ?? m.set(key(x), []).get(key(x))!).push(x);
+    return m;
+  };
+  const reported = new Set<string>();
+  for (const [to, list] of groupBy((x) => x.t.to)) {
+    const votes = new Map<string, number>();
+    for (const x of list) votes.set(x.ip, (votes.get(x.ip) ?? 0) + 1);
+    if (votes.size < 2) continue;
+    const ranked = [...votes.entries()].sort((a, b) => b[1] - a[1]);
+    const majority = ranked[0]![1] > ranked[1]![1] ? ranked[0]![0] : undefined;
+    for (const x of list) {
+      if (x.ip === majority) continue;
+      reported.add(x.i.name);
+      const others = [...votes.keys()].filter((ip) => ip !== x.ip);
+      report(
+        x,
+        `tunnel ${x.i.name} points host ${to} at ${x.ip}, but ${majority ? `the other tunnels to host ${to} use ${majority}` : `other tunnels to host ${to} use ${others.join(', ')}`}: one of them goes to the wrong hypervisor`,
+        { remoteIp: x.ip, otherRemoteIps: others, hostId: to },
+        majority ? 'critical' : 'warning',
+      );
+    }
+  }
+  for (const [ip, list] of groupBy((x) => x.ip)) {
+    const hosts = [...new Set(list.map((x) => x.t.to))];
+    if (hosts.length < 2) continue;
+    for (const x of list) {
+      if (reported.has(x.i.name)) continue;
+      report(x, `tunnel ${x.i.name} (to host ${x.t.to}) and tunnels to host(s) ${hosts.filter((h) => h !== x.t.to).join(', ')} all use remote_ip ${ip}: one IP cannot be two CloudStack hosts (a host re-added with a new id leaves stale tunnels)`, { remoteIp: ip, hostIds: hosts }, 'warning');
+    }
+  }
+  return out;
+}
+
 export function analyzeOvsTunnel(obs: ObservationReader, cfg: OvsTunnelConfig, _ctx?: AnalyzerContext): Finding[] {
   const findings: Finding[] = tunnelProblems(obs, cfg).map((p) =>
     makeFinding({
@@ -116,17 +167,18 @@ export function analyzeOvsTunnel(obs: ObservationReader, cfg: OvsTunnelConfig, _
   );
   // Poll failures still current: newer than the last successful dump of the same bridge.
   const flowsAt = new Map(latestFlows(obs).map((b) => [`${b.host ?? ''}\u0000${b.bridge}`, b.at ?? 0]));
-  const groups = new Map<string, { host?: string; bridge?: string; command: string; count: number; last: number; error: string; source: string }>();
+  const groups = new Map<string, { host?: string; bridge?: string; command: string; count: number; last: number; error: string; source: string; partial: boolean }>();
   for (const o of obs.get('ovs.poll_failure')) {
     const at = o.at ?? 0;
     if (o.data.command === 'dump-flows' && o.data.bridge && (flowsAt.get(`${o.host ?? ''}\u0000${o.data.bridge}`) ?? -1) > at) continue;
     const k = `${o.host ?? ''}\u0000${o.data.bridge ?? ''}\u0000${o.data.command}`;
-    const g = groups.get(k) ?? { host: o.host, bridge: o.data.bridge, command: o.data.command, count: 0, last: 0, error: '', source: o.source };
+    const g = groups.get(k) ?? { host: o.host, bridge: o.data.bridge, command: o.data.command, count: 0, last: 0, error: '', source: o.source, partial: false };
     g.count++;
     if (at >= g.last) {
       g.last = at;
       g.error = o.data.error;
       g.source = o.source;
+      g.partial = o.data.partial === true;
     }
     groups.set(k, g);
   }
@@ -137,8 +189,10 @@ export function analyzeOvsTunnel(obs: ObservationReader, cfg: OvsTunnelConfig, _
         severity: 'warning',
         host: g.host,
         subject: { ...(g.bridge ? { bridge: g.bridge } : {}), command: g.command },
-        summary: `netdiag cannot read ${g.command}${g.bridge ? ` of bridge ${g.bridge}` : ''}: ${g.error} — its flows are not being checked`,
-        metrics: { failures: g.count },
+        summary: g.partial
+          ? `netdiag read only part of ${g.command}${g.bridge ? ` of bridge ${g.bridge}` : ''}: ${g.error} — the flows it could not read are not being checked`
+          : `netdiag cannot read ${g.command}${g.bridge ? ` of bridge ${g.bridge}` : ''}: ${g.error} — its flows are not being checked`,
+        metrics: { failures: g.count, ...(g.partial ? { partial: true } : {}) },
         evidence: [{ source: g.source, excerpt: g.error }],
         ...(g.last ? { lastSeen: new Date(g.last).toISOString() } : {}),
       }),

@@ -19,6 +19,7 @@ import {
   interfaceRow,
   isOfctlShow,
   isVsctlShow,
+  markIncomplete,
   type OvsdbBridgeRow,
   type OvsdbInterfaceRow,
   type OvsdbPortRow,
@@ -66,7 +67,8 @@ export const dumpFlowsFile: FileCollector = {
       const f = parseDumpFlowsLine(line, lineNo, res);
       if (f) flows.push(f);
     });
-    skipped += res.skippedLines;
+    markIncomplete(res, flows.length);
+    skipped += res.skippedLines + (res.undecodedLines ?? 0);
     const warnings: string[] = [];
     let bridge = bridgeOf(input);
     if (!bridge) {
@@ -76,8 +78,9 @@ export const dumpFlowsFile: FileCollector = {
     for (const s of res.skipped.slice(0, 5)) warnings.push(`${input.path}:${s.line}: not a flow entry, kept out: ${s.text}`);
     const source = input.header.command ? `${input.path} (${input.header.command})` : input.path;
     if (flows.length === 0 && res.errors.length > 0) {
-      ctx.emit({ kind: 'ovs.poll_failure', host: input.host, at: input.collectedAt().getTime(), source, data: { bridge, command: 'dump-flows', error: res.errors.join(' | ') } });
-      warnings.push(`${input.path}: the capture holds no flows, only errors: ${res.errors.join(' | ')}`);
+      const error = res.incomplete ?? res.errors.join(' | ');
+      ctx.emit({ kind: 'ovs.poll_failure', host: input.host, at: input.collectedAt().getTime(), source, data: { bridge, command: 'dump-flows', error } });
+      warnings.push(`${input.path}: the capture holds no flows, only errors: ${error}`);
       return { records: 0, skipped, warnings };
     }
     ctx.emit({
@@ -87,6 +90,11 @@ export const dumpFlowsFile: FileCollector = {
       source,
       data: { bridge, flows, protocol: protocolOf(input.header.command, res.protocol), names: res.names },
     });
+    if (res.incomplete) {
+      // What was read is checked; the rest of the table is a blind spot the report must show.
+      ctx.emit({ kind: 'ovs.poll_failure', host: input.host, at: input.collectedAt().getTime(), source, data: { bridge, command: 'dump-flows', error: res.incomplete, partial: true } });
+      warnings.push(`${input.path}: incomplete dump, ${flows.length} flow(s) read: ${res.incomplete}${res.undecodedLines ? ` (${res.undecodedLines} hex-dump lines not decodable)` : ''}`);
+    }
     return { records: flows.length, skipped, ...(warnings.length ? { warnings } : {}) };
   },
 };
@@ -106,6 +114,31 @@ export const ofctlShowFile: FileCollector = {
     if (!bridge) throw new Error(`${input.path}: ovs-ofctl show output without a LOCAL port, "# command:" header or bridge file name`);
     ctx.emit({ kind: 'ovs.portmap', host: input.host, at: input.collectedAt().getTime(), source: input.path, data: { bridge, ports: show.ports } });
     return { records: show.ports.length };
+  },
+};
+
+export const listBrFile: FileCollector = {
+  type: 'ovs-vsctl-list-br',
+  description: '`ovs-vsctl list-br` output (bridge names; recognised by its "# command:" header only, plain names are too ambiguous)',
+  sniff(input) {
+    return /\bovs-vsctl\b.*\blist-br\b/.test(input.header.command ?? '') ? 0.95 : 0;
+  },
+  async read(input, ctx) {
+    const text = (await readAll(input)).slice(input.header.length);
+    const at = input.collectedAt().getTime();
+    let records = 0;
+    const bad: string[] = [];
+    for (const line of text.split('\n')) {
+      const name = line.trim();
+      if (name === '') continue;
+      if (!/^[^\s"',]+$/.test(name)) {
+        bad.push(name.slice(0, 80));
+        continue;
+      }
+      ctx.emit({ kind: 'ovs.bridge', host: input.host, at, source: input.path, data: { name, otherConfig: {}, externalIds: {}, ports: [] } });
+      records++;
+    }
+    return { records, ...(bad.length ? { skipped: bad.length, warnings: bad.slice(0, 5).map((b) => `${input.path}: not a bridge name, kept out: ${b}`) } : {}) };
   },
 };
 
@@ -241,7 +274,7 @@ export const ovsMetrics: readonly MetricSpec[] = [
 ];
 
 /** Why a first dump-flows attempt should be retried with OpenFlow 1.3. */
-const NEEDS_OF13 = /version negotiation failed|OFPBRC_BAD_VERSION|peer supports version 0x0[4-6]/i;
+const NEEDS_OF13 = /version negotiation failed|OFPBRC_BAD_VERSION|peer supports version 0x0[4-6]|parse error in reply|bad instructions|OFPBAC_UNSUPPORTED_ORDER|decode error/i;
 
 export async function pollOvs(ctx: LiveContext, cfg: OvsConfig, signal?: AbortSignal): Promise<ReadStats> {
   const started = ctx.now();
@@ -254,11 +287,11 @@ export async function pollOvs(ctx: LiveContext, cfg: OvsConfig, signal?: AbortSi
   const emit = (o: Pick<AnyObservation, 'kind' | 'data'>, source: string) => {
     ctx.emit({ ...o, host: ctx.host, at: ctx.now(), source } as AnyObservation);
   };
-  const fail = (command: string, bridge: string | undefined, e: unknown) => {
+  const fail = (command: string, bridge: string | undefined, e: unknown, partial = false) => {
     const error = describeError(e);
-    warnings.push(`${bridge ? `${bridge}: ` : ''}${command}: ${error}`);
+    warnings.push(`${bridge ? `${bridge}: ` : ''}${command}${partial ? ' (incomplete)' : ''}: ${error}`);
     ctx.metrics.inc('netdiag_ovs_poll_failures_total', { host: ctx.host, bridge: bridge ?? '', command });
-    emit({ kind: 'ovs.poll_failure', data: { ...(bridge ? { bridge } : {}), command, error } }, `${command}${bridge ? ` ${bridge}` : ''}`);
+    emit({ kind: 'ovs.poll_failure', data: { ...(bridge ? { bridge } : {}), command, error, ...(partial ? { partial } : {}) } }, `${command}${bridge ? ` ${bridge}` : ''}`);
   };
   ctx.metrics.inc('netdiag_ovs_polls_total', { host: ctx.host });
 
@@ -302,11 +335,27 @@ export async function pollOvs(ctx: LiveContext, cfg: OvsConfig, signal?: AbortSi
         r = await ofctl(['dump-flows', br], { ...base, maxBytes: cfg.maxOutputBytes });
       }
       if (r.truncated) throw new Error(`dump-flows output exceeded maxOutputBytes=${cfg.maxOutputBytes}`);
-      const d = parseDumpFlows(r.stdout);
+      let d = parseDumpFlows(r.stdout);
+      if (d.incomplete && !proto) {
+        // OpenFlow 1.0 cannot print an OpenFlow 1.1+ instruction list: ovs-ofctl exits 0 but stops
+        // at "***decode error***". Ask again in 1.3, which prints every flow; if that fails too,
+        // keep what 1.0 printed (reported as incomplete below).
+        try {
+          const r13 = await ctx.exec(cfg.ofctlPath, ['-O', 'OpenFlow13', 'dump-flows', br], { ...base, maxBytes: cfg.maxOutputBytes });
+          const d13 = r13.truncated ? undefined : parseDumpFlows(r13.stdout);
+          if (d13 && (!d13.incomplete || d13.flows.length > d.flows.length)) {
+            d = d13;
+            proto = 'OpenFlow13';
+          }
+        } catch (e) {
+          warnings.push(`${br}: dump-flows -O OpenFlow13 after a decode error: ${describeError(e)}`);
+        }
+      }
       for (const s of d.skipped.slice(0, 3)) warnings.push(`${br}: dump-flows line ${s.line} not understood: ${s.text}`);
       emit({ kind: 'ovs.flows', data: { bridge: br, flows: d.flows, protocol: d.protocol ?? proto, names: d.names } }, `${cfg.ofctlPath}${proto ? ` -O ${proto}` : ''} dump-flows ${br}`);
       ctx.metrics.set('netdiag_ovs_flow_entries', { host: ctx.host, bridge: br }, d.flows.length);
       records += d.flows.length;
+      if (d.incomplete) fail('dump-flows', br, d.incomplete, true);
     } catch (e) {
       fail('dump-flows', br, e);
     }
@@ -333,7 +382,7 @@ export const ovsLiveCollector: LiveCollector<OvsConfig> = {
   metrics: ovsMetrics,
 };
 
-export const ovsFileCollectors: readonly FileCollector[] = [dumpFlowsFile, ofctlShowFile, vsctlShowFile, vsctlJsonFile];
+export const ovsFileCollectors: readonly FileCollector[] = [dumpFlowsFile, ofctlShowFile, vsctlShowFile, vsctlJsonFile, listBrFile];
 
 /** Read a captured file directly (tests, tools): the same path `diagnose` takes. */
 export async function readCaptured(path: string, collector: FileCollector, ctx: ParseContext, host?: string): Promise<ReadStats> {

@@ -30,6 +30,8 @@ export interface OvsPollFailure {
   /** `list-br`, `dump-flows`, `show`, `list Interface`... */
   command: string;
   error: string;
+  /** Some output was read (e.g. flows before a decode error): what was read is in other observations. */
+  partial?: boolean;
 }
 
 /** Uuid references from `ovs-vsctl --format=json list Bridge|Port|Interface`, to join files read apart. */

@@ -71,11 +71,22 @@ export interface DumpFlowsResult {
   errors: string[];
   /** Whether some port was printed by name (`--names`). */
   names: boolean;
+  /**
+   * Why the dump is known to be incomplete: OVS printed `***decode error: <reason>***` and the rest
+   * of the reply as hex (an OpenFlow 1.1+ instruction list read with OpenFlow 1.0 — ovs-ofctl
+   * still exits 0), or ended with a fatal `ovs-ofctl: ...` line after some flows.
+   */
+  incomplete?: string;
+  /** Hex-dump lines after a decode error (the flows OVS could not print). */
+  undecodedLines?: number;
 }
 
 const STAT_KEYS = new Set(['cookie', 'duration', 'table', 'n_packets', 'n_bytes', 'idle_timeout', 'hard_timeout', 'idle_age', 'hard_age', 'importance', 'out_port', 'out_group']);
 const FLAG_WORDS = new Set(['send_flow_rem', 'check_overlap', 'reset_counts', 'no_packet_counts', 'no_byte_counts', 'no_readonly_table', 'allow_hidden_fields']);
 const REPLY_HEADER = /^(?:NXST_FLOW|OFPST_FLOW|OFPST_FLOW_MONITOR)\s+reply\b(?:\s+\((OF[\d.]+)\))?/;
+/** `***decode error: X***`, alone on a line or right after the reply header when the first flow fails. */
+const DECODE_ERROR = /\*\*\*decode error: (.*?)\*\*\*\s*$/;
+const HEX_DUMP_LINE = /^[0-9a-f]{8}  [0-9a-f]{2}[ -]/;
 const ERROR_LINE = /^(?:ovs-ofctl:|\d{4}-\d\d-\d\dT[\d:.]+Z\|\d+\|\w+\|(?:WARN|ERR|EMER)\|)/;
 
 /** Split on `sep` at depth 0 (outside parentheses, brackets and double quotes). */
@@ -145,6 +156,26 @@ export function parseMatch(match: string): MatchField[] {
   return fields;
 }
 
+/** Index of the `)` closing the `(` at `open`, honouring nesting and double quotes; -1 if none. */
+function closingParen(text: string, open: number): number {
+  let depth = 0;
+  let quoted = false;
+  for (let i = open; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"' && text[i - 1] !== '\\') quoted = !quoted;
+    else if (quoted) continue;
+    else if (c === '(') depth++;
+    else if (c === ')' && --depth === 0) return i;
+  }
+  return -1;
+}
+
+/**
+ * Parse an action list as dump-flows prints it. Each top-level action becomes `name` + `arg`:
+ * `name:arg`, `name(arg)` (also with a tail such as `check_pkt_larger(1500)->NXM_NX_REG0[0]`,
+ * kept in `text`), a bare port number or quoted name (an output), or a bare word (`NORMAL`,
+ * `drop`, `pop_queue`). Anything else is kept verbatim as its own action, never an error.
+ */
 export function parseActions(text: string): FlowAction[] {
   const t = text.trim();
   if (t === '') return [];
@@ -152,20 +183,25 @@ export function parseActions(text: string): FlowAction[] {
   for (const raw of splitTopLevel(t)) {
     const a = raw.trim();
     if (a === '') continue;
-    const paren = a.indexOf('(');
-    const colon = a.indexOf(':');
     let name: string;
     let arg: string | undefined;
-    if (paren !== -1 && (colon === -1 || paren < colon) && a.endsWith(')')) {
-      name = a.slice(0, paren);
-      arg = a.slice(paren + 1, -1);
-    } else if (colon !== -1) {
-      name = a.slice(0, colon);
-      arg = a.slice(colon + 1);
-    } else if (/^\d+$/.test(a) || /^".*"$/.test(a)) {
+    const word = /^[A-Za-z_][A-Za-z0-9_]*/.exec(a)?.[0];
+    if (/^\d+$/.test(a) || /^".*"$/.test(a)) {
       // A bare port is an output (`actions=1`).
       name = 'output';
       arg = a;
+    } else if (word === undefined) {
+      name = a;
+    } else if (a.length === word.length) {
+      name = word;
+    } else if (a[word.length] === '(') {
+      const close = closingParen(a, word.length);
+      name = word;
+      arg = a.slice(word.length + 1, close === -1 ? undefined : close);
+    } else if (a[word.length] === ':' || a[word.length] === '=') {
+      // `output=N` is how some CloudStack scripts write it; OVS reads it like `output:N`.
+      name = word;
+      arg = a.slice(word.length + 1);
     } else name = a;
     const action: FlowAction = { name: name.toLowerCase(), text: a };
     if (arg !== undefined) action.arg = arg;
@@ -183,6 +219,22 @@ export function parseActions(text: string): FlowAction[] {
       if (table !== undefined && /^\d+$/.test(table)) action.table = Number(table);
     }
     out.push(action);
+  }
+  return out;
+}
+
+/** Actions that run their argument as an action list on the packet (outputs inside them are real). */
+const NESTED_LISTS = new Set(['clone', 'write_actions']);
+
+/**
+ * Every output-like action of a flow, nested `clone(...)`/`write_actions(...)` lists included.
+ * `learn(...)` holds a template for another flow, not outputs of this one, so it is not entered.
+ */
+export function outputActions(actions: readonly FlowAction[]): FlowAction[] {
+  const out: FlowAction[] = [];
+  for (const a of actions) {
+    if ((a.name === 'output' || a.name === 'enqueue') && a.port !== undefined) out.push(a);
+    else if (NESTED_LISTS.has(a.name) && a.arg) out.push(...outputActions(parseActions(a.arg)));
   }
   return out;
 }
@@ -268,7 +320,15 @@ export function parseDumpFlows(text: string): DumpFlowsResult {
     const r = parseDumpFlowsLine(line, i + 1, res);
     if (r) res.flows.push(r);
   }
+  markIncomplete(res, res.flows.length);
   return res;
+}
+
+/** After the last line: flows followed by a fatal `ovs-ofctl:` error mean the dump stopped early. */
+export function markIncomplete(res: Omit<DumpFlowsResult, 'flows'>, flows: number): void {
+  if (res.incomplete || flows === 0) return;
+  const fatal = res.errors.find((e) => e.startsWith('ovs-ofctl:'));
+  if (fatal) res.incomplete = `the dump ended with an error after ${flows} flow(s): ${fatal}`;
 }
 
 /** Streaming form: classify one line into `res` (headers, errors, skipped) or return a flow. */
@@ -276,8 +336,16 @@ export function parseDumpFlowsLine(line: string, lineNo: number, res: Omit<DumpF
   const t = line.trim();
   if (t === '' || t.startsWith('#')) return undefined;
   const h = REPLY_HEADER.exec(t);
-  if (h) {
-    if (h[1]) res.protocol = h[1];
+  if (h?.[1]) res.protocol = h[1];
+  const de = DECODE_ERROR.exec(t);
+  if (h && !de) return undefined;
+  if (de) {
+    res.incomplete ??= `decode error ${de[1]}: OVS could not print the flows from here on (an OpenFlow 1.1+ instruction list read as OpenFlow 1.0; dump with -O OpenFlow13)`;
+    if (res.errors.length < 20) res.errors.push(t);
+    return undefined;
+  }
+  if (res.incomplete && HEX_DUMP_LINE.test(line)) {
+    res.undecodedLines = (res.undecodedLines ?? 0) + 1;
     return undefined;
   }
   if (ERROR_LINE.test(t)) {
@@ -430,6 +498,7 @@ export interface OvsdbInterfaceRow {
   name: string;
   type: string;
   ofport?: number;
+  ofportRequest?: number;
   mtu?: number;
   mtuRequest?: number;
   options: Record<string, string>;
@@ -450,6 +519,8 @@ export function interfaceRow(r: Record<string, unknown>): OvsdbInterfaceRow {
   };
   const ofport = asNum(r.ofport);
   if (ofport !== undefined) out.ofport = ofport;
+  const ofportRequest = asNum(r.ofport_request);
+  if (ofportRequest !== undefined) out.ofportRequest = ofportRequest;
   const mtu = asNum(r.mtu);
   if (mtu !== undefined) out.mtu = mtu;
   const mtuRequest = asNum(r.mtu_request);

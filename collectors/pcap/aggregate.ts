@@ -74,12 +74,13 @@ export interface CaptureHealth {
 const FRAG_TABLE_MAX = 65_536;
 const TUNNEL_MAX = 100_000;
 
+/** Fragments of one outer datagram, tied to its tunnel once the first fragment is seen. */
 interface Pending {
   tunnel?: TunnelTraffic;
-  /** fragments seen before the first fragment */
-  waiting: number;
-  /** bytes of the datagram seen so far (max end offset + header) */
-  maxEnd: number;
+  /** The first fragment was seen and is not a tunnel packet. */
+  notTunnel?: boolean;
+  /** Fragments seen before the first one (bounded summary, applied when the tunnel is known). */
+  waiting?: { n: number; bytes: number; df: number; noDf: number; largestFrame: number; datagram: number; firstSeen?: number; lastSeen?: number };
 }
 
 export class TunnelAggregator {
@@ -150,26 +151,45 @@ export class TunnelAggregator {
       }
       if (fragKey) {
         const p = this.frags.get(fragKey);
-        if (p && !p.tunnel && t) {
-          // Fragments that arrived before this first one.
-          t.outerFragments += p.waiting;
-          t.packets += p.waiting;
-          h.unattributedFragments -= p.waiting;
-          p.waiting = 0;
+        if (p?.waiting && t) {
+          // Fragments of this datagram that arrived before its first one.
+          const w = p.waiting;
+          t.packets += w.n;
+          t.outerFragments += w.n;
+          t.bytes += w.bytes;
+          t.outerDf += w.df;
+          t.outerNoDf += w.noDf;
+          if (w.largestFrame > t.largestFrame) t.largestFrame = w.largestFrame;
+          if (w.datagram > t.largestOuterPacket) t.largestOuterPacket = w.datagram;
+          if (w.firstSeen !== undefined && (t.firstSeen === undefined || w.firstSeen < t.firstSeen)) t.firstSeen = w.firstSeen;
+          if (w.lastSeen !== undefined && (t.lastSeen === undefined || w.lastSeen > t.lastSeen)) t.lastSeen = w.lastSeen;
+          h.unattributedFragments -= w.n;
+          p.waiting = undefined;
         }
         if (p) p.tunnel = t;
-        else this.remember(fragKey, { tunnel: t, waiting: 0, maxEnd: 0 });
+        else this.remember(fragKey, { tunnel: t });
       }
     } else if (fragKey) {
       const p = this.frags.get(fragKey);
       if (p?.tunnel) t = p.tunnel;
-      else if (d.fragOffset !== 0 && (d.proto === 47 || d.proto === 17 || d.proto === 6)) {
-        // Maybe a tunnel whose first fragment comes later (or was lost).
-        if (p) p.waiting++;
-        else this.remember(fragKey, { waiting: 1, maxEnd: 0 });
+      else if (!p?.notTunnel && d.fragOffset !== 0 && (d.proto === 47 || d.proto === 17 || d.proto === 6)) {
+        // Maybe a tunnel whose first fragment comes later (or was lost): keep a summary.
+        const e = p ?? this.remember(fragKey, {});
+        const w = (e.waiting ??= { n: 0, bytes: 0, df: 0, noDf: 0, largestFrame: 0, datagram: 0 });
+        w.n++;
+        w.bytes += rec.origLen;
+        if (v === 4 && !d.df) w.noDf++;
+        else w.df++;
+        if (rec.origLen > w.largestFrame) w.largestFrame = rec.origLen;
+        if (!d.moreFragments) w.datagram = Math.max(w.datagram, d.fragOffset + Math.max(d.ipTotalLen, rec.origLen - d.l2Len));
+        if (!Number.isNaN(rec.tsMs)) {
+          if (w.firstSeen === undefined || rec.tsMs < w.firstSeen) w.firstSeen = rec.tsMs;
+          if (w.lastSeen === undefined || rec.tsMs > w.lastSeen) w.lastSeen = rec.tsMs;
+        }
         h.unattributedFragments++;
         return;
       } else {
+        if (d.fragOffset === 0 && !p) this.remember(fragKey, { notTunnel: true });
         h.otherFragments++;
       }
     }
@@ -201,7 +221,7 @@ export class TunnelAggregator {
     }
   }
 
-  private remember(key: string, p: Pending): void {
+  private remember(key: string, p: Pending): Pending {
     if (this.frags.size >= FRAG_TABLE_MAX) {
       // Drop the oldest half: fragments of one datagram arrive close together.
       let n = FRAG_TABLE_MAX / 2;
@@ -211,6 +231,7 @@ export class TunnelAggregator {
       }
     }
     this.frags.set(key, p);
+    return p;
   }
 
   private addTooBig(d: Decoded): void {

@@ -6,9 +6,11 @@ import { mkdir, mkdtemp, rm, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { flowDrop } from '../../../analyzers/flow_drop/index.js';
 import { analyzers } from '../../../analyzers/index.js';
 import { ovsConfigSchema, pollOvs } from '../../../collectors/ovs/index.js';
-import { runCommand } from '../../../core/exec.js';
+import { NetdiagError } from '../../../core/errors.js';
+import { type Exec, runCommand } from '../../../core/exec.js';
 import type { Finding } from '../../../core/finding.js';
 import { ObservationStore, type AnyObservation } from '../../../core/observation.js';
 import { nullLogger, type LiveContext } from '../../../core/plugin.js';
@@ -18,6 +20,8 @@ import { startOvs, type OvsLab } from '../../helpers/ovs.js';
 const BR = 'OVSTunnel2046';
 let ovs: OvsLab;
 const vmNs = [`nd-h3vm0-${process.pid}`, `nd-h3vm1-${process.pid}`];
+/** A peer hypervisor: a kernel VXLAN endpoint (this kernel has no GRE) sending into the tunnel mesh. */
+const peerNs = `nd-h3peer-${process.pid}`;
 let bundle: string;
 
 async function vmNsSetup(i: number, mac: string, ip: string): Promise<void> {
@@ -31,15 +35,59 @@ async function vmNsSetup(i: number, mac: string, ip: string): Promise<void> {
   await sh('ip', 'addr', 'add', `${ip}/24`, 'dev', `vnet${i}p`);
   await sh('ip', 'link', 'set', `vnet${i}p`, 'up');
   await sh('ethtool', '-K', `vnet${i}p`, 'tx', 'off');
-  for (const [dst, lladdr] of [['10.1.1.5', '02:00:00:00:00:05'], ['10.1.1.6', '02:00:00:00:00:06'], ['10.1.1.7', '02:00:00:00:00:07']]) {
+  for (const [dst, lladdr] of [['10.1.1.5', '02:00:00:00:00:05'], ['10.1.1.6', '02:00:00:00:00:06'], ['10.1.1.7', '02:00:00:00:00:07'], ['10.1.1.8', '02:00:00:00:00:08']]) {
     await sh('ip', 'neigh', 'replace', dst!, 'lladdr', lladdr!, 'dev', `vnet${i}p`);
   }
+}
+
+/**
+ * The underlay: bridge br-phy (192.0.2.11) in the switch's namespace, a veth to the peer namespace
+ * (192.0.2.18) whose kernel VXLAN device (VNI 2046) reaches OVSTunnel2046's port t2046-3-8. OVS's
+ * userspace datapath decapsulates, so broadcast and multicast from the peer arrive with in_port=6
+ * and hit CloudStack's own tunnel-ingress drops.
+ */
+async function peerSetup(): Promise<void> {
+  const sh = (...a: string[]) => runCommand('ip', ['netns', 'exec', peerNs, ...a]);
+  await runCommand('ip', ['netns', 'add', peerNs]);
+  await ovs.inNs('ip', 'link', 'add', 'ul0', 'type', 'veth', 'peer', 'name', 'ul0p');
+  await ovs.inNs('ip', 'link', 'set', 'ul0p', 'netns', peerNs);
+  await ovs.inNs('ip', 'link', 'set', 'ul0', 'up');
+  await ovs.inNs('ethtool', '-K', 'ul0', 'tx', 'off');
+  await ovs.vsctl('add-br', 'br-phy', '--', 'set', 'Bridge', 'br-phy', 'datapath_type=netdev', '--', 'add-port', 'br-phy', 'ul0');
+  await ovs.inNs('ip', 'addr', 'add', '192.0.2.11/24', 'dev', 'br-phy');
+  await ovs.inNs('ip', 'link', 'set', 'br-phy', 'up');
+  await sh('ip', 'link', 'set', 'lo', 'up');
+  await sh('ip', 'addr', 'add', '192.0.2.18/24', 'dev', 'ul0p');
+  await sh('ip', 'link', 'set', 'ul0p', 'up');
+  await sh('ethtool', '-K', 'ul0p', 'tx', 'off');
+  await sh('ip', 'link', 'add', 'vx0', 'type', 'vxlan', 'id', '2046', 'remote', '192.0.2.11', 'dstport', '4789', 'dev', 'ul0p');
+  await sh('ip', 'addr', 'add', '10.1.1.50/24', 'dev', 'vx0');
+  await sh('ip', 'link', 'set', 'vx0', 'up');
 }
 
 /** Bounded traffic: a few pings from the VM namespaces (replies never come: the flows drop them). */
 async function sendTraffic(count: number): Promise<void> {
   const ping = (ns: string, dst: string) => runCommand('ip', ['netns', 'exec', ns, 'ping', '-c', String(count), '-i', '0.05', '-W', '1', '-q', dst], { allowFailure: true, timeoutMs: 20_000 });
-  await Promise.all([ping(vmNs[0]!, '10.1.1.7'), ping(vmNs[0]!, '10.1.1.5'), ping(vmNs[1]!, '10.1.1.7')]);
+  // IPv6 to all-nodes: what CloudStack's 65000 IPv6 block (an intentional drop) counts.
+  const ping6 = runCommand('ip', ['netns', 'exec', vmNs[1]!, 'ping', '-6', '-c', '3', '-i', '0.05', '-W', '1', '-q', 'ff02::1%vnet1p'], { allowFailure: true, timeoutMs: 20_000 });
+  await Promise.all([ping(vmNs[0]!, '10.1.1.7'), ping(vmNs[0]!, '10.1.1.5'), ping(vmNs[0]!, '10.1.1.8'), ping(vmNs[1]!, '10.1.1.7'), ping6, peerTraffic()]);
+}
+
+/**
+ * From the peer through the tunnel: ARP broadcasts (an unresolvable address) and link-local
+ * multicast, until both tunnel-ingress drops have counted some (OVS pushes datapath statistics to
+ * the flows every ~0.5 s; the first VXLAN packets can wait on the underlay's ARP). At most 4 rounds.
+ */
+async function peerTraffic(): Promise<void> {
+  for (let round = 0; round < 4; round++) {
+    await Promise.all([
+      runCommand('ip', ['netns', 'exec', peerNs, 'ping', '-c', '3', '-i', '0.05', '-w', '1', '-q', '10.1.1.99'], { allowFailure: true, timeoutMs: 20_000 }),
+      runCommand('ip', ['netns', 'exec', peerNs, 'ping', '-c', '5', '-i', '0.05', '-W', '1', '-q', '-I', 'vx0', '224.0.0.18'], { allowFailure: true, timeoutMs: 20_000 }),
+    ]);
+    await new Promise((r) => setTimeout(r, 600));
+    const counts = [...(await ovs.ofctl('dump-flows', BR, 'in_port=6')).matchAll(/n_packets=(\d+)/g)].map((m) => Number(m[1]));
+    if (counts.length === 2 && counts.every((n) => n > 0)) return;
+  }
 }
 
 function liveCtx(store: ObservationStore, now = Date.now): LiveContext {
@@ -73,7 +121,10 @@ beforeAll(async () => {
   await ovs.vsctl('add-port', BR, 't2046-3-4', '--', 'set', 'Interface', 't2046-3-4', 'type=gre', 'options:key=2046', 'options:remote_ip=192.0.2.12', 'ofport_request=1');
   await ovs.vsctl('add-port', BR, 't2046-3-6', '--', 'set', 'Interface', 't2046-3-6', 'type=vxlan', 'options:key=2050', 'options:remote_ip=192.0.2.14', 'ofport_request=2');
   // Same key and remote as t2046-3-4: OVS refuses it ("File exists") and sets error/ofport -1.
-  await ovs.vsctl('add-port', BR, 't2046-3-7', '--', 'set', 'Interface', 't2046-3-7', 'type=gre', 'options:key=2046', 'options:remote_ip=192.0.2.12').catch(() => '');
+  // It asked for ofport 5, which a flow outputs to: OVSDB keeps ofport_request=5 with ofport -1.
+  await ovs.vsctl('add-port', BR, 't2046-3-7', '--', 'set', 'Interface', 't2046-3-7', 'type=gre', 'options:key=2046', 'options:remote_ip=192.0.2.12', 'ofport_request=5').catch(() => '');
+  await peerSetup();
+  await ovs.vsctl('add-port', BR, 't2046-3-8', '--', 'set', 'Interface', 't2046-3-8', 'type=vxlan', 'options:key=2046', 'options:remote_ip=192.0.2.18', 'ofport_request=6');
   await vmNsSetup(0, '02:00:00:00:00:01', '10.1.1.10');
   await vmNsSetup(1, '02:00:00:00:00:09', '10.1.1.19');
   await ovs.vsctl('add-port', BR, 'vnet0', '--', 'set', 'Interface', 'vnet0', 'ofport_request=3', 'external_ids:iface-id=iface-1', 'external_ids:attached-mac=02:00:00:00:00:01', 'external_ids:vm-id=vm-1');
@@ -85,24 +136,32 @@ beforeAll(async () => {
     // CloudStack's own (intentional) drops, §5.4 A and C.
     'hard_timeout=0,idle_timeout=0,priority=1000,in_port=1,dl_dst=ff:ff:ff:ff:ff:ff,actions=drop',
     'hard_timeout=0,idle_timeout=0,priority=1000,in_port=1,ip,nw_dst=224.0.0.0/24,actions=drop',
+    'hard_timeout=0,idle_timeout=0,priority=1000,in_port=6,dl_dst=ff:ff:ff:ff:ff:ff,actions=drop',
+    'hard_timeout=0,idle_timeout=0,priority=1000,in_port=6,ip,nw_dst=224.0.0.0/24,actions=drop',
     'priority=65000,ipv6,actions=drop',
     // Faults: a drop of IP traffic, a drop keyed on one VM's MAC, outputs to a missing port and port 0.
     'priority=100,ip,nw_dst=10.1.1.7,actions=drop',
     'priority=200,dl_src=02:00:00:00:00:09,actions=drop',
     'priority=300,ip,nw_dst=10.1.1.5,actions=output:99',
     'priority=301,ip,nw_dst=10.1.1.6,actions=output:0',
+    'priority=400,ip,nw_dst=10.1.1.8,actions=output:5',
     'cookie=0x6f,table=2,priority=1100,dl_dst=ff:ff:ff:ff:ff:ff,actions=output:1,output:2',
   ];
   await writeFile(join(ovs.dir, 'flows.txt'), flows.join('\n') + '\n');
   await ovs.ofctl('add-flows', BR, join(ovs.dir, 'flows.txt'));
   await ovs.ofctl('-O', 'OpenFlow13', 'add-flow', 'br-int', 'table=0,priority=10,ip,nw_dst=10.9.9.9,actions=drop');
   await ovs.vsctl('set', 'Bridge', 'br-int', 'protocols=OpenFlow13');
+  // An OpenFlow 1.3 instruction list (meter, write_metadata) that OpenFlow 1.0 cannot print: a plain
+  // dump-flows of OVSTunnel2048 exits 0 but stops at a decode error, hiding the table-3 flow after it.
+  await ovs.ofctl('-O', 'OpenFlow13', 'add-meter', 'OVSTunnel2048', 'meter=1,pktps,band=type=drop,rate=10');
+  await ovs.ofctl('-O', 'OpenFlow13', 'add-flow', 'OVSTunnel2048', 'table=1,priority=20,ip,nw_ttl=1,actions=meter:1,write_metadata:0x1/0xff,goto_table:3');
+  await ovs.ofctl('add-flow', 'OVSTunnel2048', 'table=3,priority=10,ip,nw_dst=10.2.2.2,actions=drop');
   bundle = await mkdtemp(join(tmpdir(), `nd-h3-bundle-${process.pid}-`));
   await mkdir(join(bundle, 'hv-01'));
 });
 
 afterAll(async () => {
-  for (const ns of vmNs) await runCommand('ip', ['netns', 'del', ns], { allowFailure: true });
+  for (const ns of [...vmNs, peerNs]) await runCommand('ip', ['netns', 'del', ns], { allowFailure: true });
   await ovs?.stop();
   if (bundle) await rm(bundle, { recursive: true, force: true });
 });
@@ -111,10 +170,18 @@ describe('OVS collector and analyzers against a real Open vSwitch', () => {
   it('polls every bridge live, retries OpenFlow 1.3, reports a failing bridge and goes on, and finds the faults from packet counters', async () => {
     const cfg = ovsConfigSchema.parse({ rundir: ovs.dir, db: `unix:${ovs.dir}/db.sock` });
     const store = new ObservationStore();
+    // Some traffic before the first poll, so the priority-100 drop has counted when it is re-added.
+    await runCommand('ip', ['netns', 'exec', vmNs[0]!, 'ping', '-c', '10', '-i', '0.05', '-w', '1', '-q', '10.1.1.7'], { allowFailure: true, timeoutMs: 20_000 });
+    await new Promise((r) => setTimeout(r, 700));
     // Before the first poll: capture the text form too (first snapshot for the bundle).
     await capture(join(bundle, 'hv-01'), 'dump-flows-1.txt', ['dump-flows', BR]);
     const first = await pollOvs(liveCtx(store), cfg);
     expect(first.records).toBeGreaterThan(10);
+    const before = store.get('ovs.flows').find((s) => s.data.bridge === BR)!.data.flows.find((f) => f.priority === 100)!;
+    expect(before.packets).toBeGreaterThanOrEqual(5);
+    // A controller re-adds the flow between the polls: its counter restarts from zero.
+    await ovs.ofctl('--strict', 'del-flows', BR, 'priority=100,ip,nw_dst=10.1.1.7');
+    await ovs.ofctl('add-flow', BR, 'priority=100,ip,nw_dst=10.1.1.7,actions=drop');
     await sendTraffic(15);
     await new Promise((r) => setTimeout(r, 1200));
     // Break one bridge's management socket: its poll fails, the others go on.
@@ -127,10 +194,16 @@ describe('OVS collector and analyzers against a real Open vSwitch', () => {
     await writeFile(join(bundle, 'hv-01', 'bridges.json'), `# command: ovs-vsctl --format=json list Bridge\n${await ovs.vsctl('--format=json', 'list', 'Bridge')}`);
     await writeFile(join(bundle, 'hv-01', 'ports.json'), `# command: ovs-vsctl --format=json list Port\n${await ovs.vsctl('--format=json', 'list', 'Port')}`);
     await capture(join(bundle, 'hv-01'), 'dump-flows-br-int.txt', ['dump-flows', 'br-int']);
+    await capture(join(bundle, 'hv-01'), 'dump-flows-OVSTunnel2048.txt', ['dump-flows', 'OVSTunnel2048']);
 
     const snaps = store.get('ovs.flows');
-    expect(new Set(snaps.map((s) => s.data.bridge))).toEqual(new Set([BR, 'br-int', 'cloudbr0', 'OVSTunnel2048']));
+    expect(new Set(snaps.map((s) => s.data.bridge))).toEqual(new Set([BR, 'br-int', 'cloudbr0', 'OVSTunnel2048', 'br-phy']));
     expect(snaps.find((s) => s.data.bridge === 'br-int')!.data.protocol).toBe('OF1.3');
+    // The decode error of the plain dump made the poll ask again in OpenFlow 1.3: the table-3 drop is there.
+    const t2048 = snaps.filter((s) => s.data.bridge === 'OVSTunnel2048').pop()!;
+    expect(t2048.data.protocol).toBe('OF1.3');
+    expect(t2048.data.flows.find((f) => f.table === 3 && f.priority === 10)).toMatchObject({ drop: true, match: 'ip,nw_dst=10.2.2.2' });
+    expect(store.get('ovs.poll_failure').some((f) => f.data.bridge === 'OVSTunnel2048')).toBe(false);
     expect(store.get('ovs.poll_failure').map((f) => `${f.data.bridge} ${f.data.command}`)).toContain('cloudbr0 dump-flows');
 
     const findings = analyze(store);
@@ -139,6 +212,8 @@ describe('OVS collector and analyzers against a real Open vSwitch', () => {
     const ipDrop = byPrio(100)!;
     expect(ipDrop).toBeDefined();
     expect(ipDrop.metrics.packets).toBeGreaterThanOrEqual(15);
+    // Re-added: counted from zero, not as "no increase" (which would read as idle).
+    expect(ipDrop.metrics).toMatchObject({ flowReAdded: true, packetsIncrease: ipDrop.metrics.packets });
     expect(ipDrop.metrics.packetsPerSecond).toBeGreaterThan(0);
     expect(ipDrop.severity).toBe('warning');
     const vmDrop = byPrio(200)!;
@@ -149,6 +224,15 @@ describe('OVS collector and analyzers against a real Open vSwitch', () => {
     expect(v6.packets).toBeGreaterThan(0);
     expect(byPrio(65000)).toBeUndefined();
     expect(byPrio(1000)).toBeUndefined();
+    // CloudStack's tunnel-ingress drops counted real broadcast and multicast from the peer's tunnel,
+    // and are still no finding; the metrics show them as intentional drops with a rate.
+    const ingress = store.get('ovs.flows').filter((s) => s.data.bridge === BR).pop()!.data.flows.filter((f) => f.priority === 1000 && f.match.includes('in_port=6'));
+    expect(ingress.map((f) => f.packets! > 0)).toEqual([true, true]);
+    const gauges: [string, Record<string, string>, number][] = [];
+    flowDrop.publish!(store, flowDrop.schema.parse({}), { inc() {}, reset() {}, set: (n, l, v) => gauges.push([n, l, v]) });
+    const rate = (reason: string) => gauges.find(([n, l]) => n === 'netdiag_ovs_drop_packets_per_second' && l.bridge === BR && l.reason === reason)![2];
+    expect(rate('intentional')).toBeGreaterThan(0);
+    expect(rate('unexpected')).toBeGreaterThan(0);
 
     const outs = findings.filter((f) => f.kind === 'flow_invalid_output');
     const o99 = outs.find((f) => f.subject.port === '99')!;
@@ -156,6 +240,10 @@ describe('OVS collector and analyzers against a real Open vSwitch', () => {
     expect(o99.metrics.packets).toBeGreaterThanOrEqual(15);
     expect(outs.find((f) => f.subject.port === '0')).toMatchObject({ severity: 'warning', subject: { reason: 'port_zero' } });
     expect(outs.find((f) => f.subject.priority === 1100)).toBeUndefined();
+    const o5 = outs.find((f) => f.subject.port === '5')!;
+    expect(o5).toMatchObject({ severity: 'critical', subject: { reason: 'ofport_invalid', priority: 400 } });
+    expect(o5.metrics.packets).toBeGreaterThanOrEqual(15);
+    expect(o5.summary).toMatch(/t2046-3-7 \(ofport_request=5\).*File exists/);
 
     const tun = findings.filter((f) => f.kind === 'ovs_tunnel_error');
     expect(tun.find((f) => f.subject.port === 't2046-3-6')).toMatchObject({ subject: { reason: 'key_mismatch' }, metrics: { key: 2050, expectedKey: 2046 } });
@@ -169,18 +257,45 @@ describe('OVS collector and analyzers against a real Open vSwitch', () => {
   it('finds the same faults from the captured text (two dumps give the rate)', async () => {
     const report = await diagnose({ bundles: [bundle] });
     const types = report.inputs.map((i) => i.type).sort();
-    expect(types).toEqual(['ovs-dump-flows', 'ovs-dump-flows', 'ovs-dump-flows', 'ovs-ofctl-show', 'ovs-vsctl-json', 'ovs-vsctl-json', 'ovs-vsctl-json']);
+    expect(types).toEqual(['ovs-dump-flows', 'ovs-dump-flows', 'ovs-dump-flows', 'ovs-dump-flows', 'ovs-ofctl-show', 'ovs-vsctl-json', 'ovs-vsctl-json', 'ovs-vsctl-json']);
     const brInt = report.inputs.find((i) => i.path.endsWith('dump-flows-br-int.txt'))!;
     expect(brInt.warnings?.join(' ')).toMatch(/version negotiation failed/);
     const f = report.findings;
     const ipDrop = f.find((x) => x.kind === 'flow_drop' && x.subject.priority === 100)!;
     expect(ipDrop.host).toBe('hv-01');
     expect(ipDrop.metrics.packetsPerSecond).toBeGreaterThan(0);
+    expect(ipDrop.metrics.flowReAdded).toBe(true);
     expect(f.find((x) => x.kind === 'flow_drop' && x.subject.priority === 200)!.summary).toMatch(/vm vm-9/);
     expect(f.find((x) => x.kind === 'flow_invalid_output' && x.subject.port === '99')).toMatchObject({ severity: 'critical', subject: { reason: 'absent_port' } });
     expect(f.find((x) => x.kind === 'ovs_tunnel_error' && x.subject.port === 't2046-3-7')).toBeDefined();
     expect(f.find((x) => x.kind === 'ovs_tunnel_error' && x.subject.port === 't2046-3-6')).toMatchObject({ subject: { reason: 'key_mismatch' } });
     expect(f.some((x) => x.kind === 'flow_drop' && (x.subject.priority === 65000 || x.subject.priority === 1000))).toBe(false);
-    expect(f.find((x) => x.kind === 'ovs_poll_failure')).toMatchObject({ subject: { bridge: 'br-int', command: 'dump-flows' } });
+    expect(f.find((x) => x.kind === 'flow_invalid_output' && x.subject.port === '5')).toMatchObject({ severity: 'critical', subject: { reason: 'ofport_invalid' } });
+    const failures = f.filter((x) => x.kind === 'ovs_poll_failure');
+    expect(failures.find((x) => x.subject.bridge === 'br-int')).toMatchObject({ subject: { command: 'dump-flows' } });
+    // The OpenFlow 1.0 capture of OVSTunnel2048 stops at the decode error: flows read, the rest reported.
+    expect(failures.find((x) => x.subject.bridge === 'OVSTunnel2048')).toMatchObject({ metrics: { partial: true } });
+    expect(failures.find((x) => x.subject.bridge === 'OVSTunnel2048')!.summary).toMatch(/read only part of dump-flows.*OFPBAC_UNSUPPORTED_ORDER/);
+    expect(report.inputs.find((i) => i.path.endsWith('dump-flows-OVSTunnel2048.txt'))!.warnings?.join(' ')).toMatch(/incomplete dump/);
+  });
+
+  it('without the Bridge table (and its protocols column) it still reads an OpenFlow13-only bridge by retrying, and reports the failed table', async () => {
+    const cfg = ovsConfigSchema.parse({ rundir: ovs.dir, db: `unix:${ovs.dir}/db.sock`, bridges: ['br-int', 'OVSTunnel2048'] });
+    const store = new ObservationStore();
+    const calls: string[] = [];
+    // The real runner, except that `list Bridge` fails as an unreadable OVSDB table would.
+    const exec: Exec = async (file, args, opts) => {
+      calls.push([file, ...args].join(' '));
+      if (args.includes('list') && args.includes('Bridge')) throw new NetdiagError('E_EXEC', `${file} ${args.join(' ')} failed: simulated`);
+      return runCommand(file, args, opts);
+    };
+    const st = await pollOvs({ ...liveCtx(store), exec }, cfg);
+    expect(calls.filter((c) => / dump-flows br-int$/.test(c))).toEqual(['ovs-ofctl dump-flows br-int', 'ovs-ofctl -O OpenFlow13 dump-flows br-int']);
+    expect(calls.filter((c) => / dump-flows OVSTunnel2048$/.test(c))).toEqual(['ovs-ofctl dump-flows OVSTunnel2048', 'ovs-ofctl -O OpenFlow13 dump-flows OVSTunnel2048']);
+    expect(store.get('ovs.flows').map((s) => [s.data.bridge, s.data.protocol]).sort()).toEqual([['OVSTunnel2048', 'OF1.3'], ['br-int', 'OF1.3']]);
+    expect(store.get('ovs.portmap').map((s) => s.data.bridge).sort()).toEqual(['OVSTunnel2048', 'br-int']);
+    expect(store.get('ovs.poll_failure').map((f) => f.data.command)).toEqual(['list Bridge']);
+    expect(st.warnings).toEqual([expect.stringMatching(/^list Bridge: E_EXEC: .*simulated/)]);
+    expect(store.get('ovs.interface').length).toBeGreaterThan(5);
   });
 });

@@ -1,9 +1,9 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { dumpFlowsFile, ofctlShowFile, vsctlJsonFile, vsctlShowFile } from '../../../collectors/ovs/index.js';
+import { dumpFlowsFile, listBrFile, ofctlShowFile, vsctlJsonFile, vsctlShowFile } from '../../../collectors/ovs/index.js';
 import { latestFlows } from '../../../collectors/ovs/model.js';
-import { bridgeFromCommand, bridgeFromFileName, parseActions, parseDumpFlows, parseFlowLine } from '../../../collectors/ovs/parse.js';
+import { bridgeFromCommand, bridgeFromFileName, outputActions, parseActions, parseDumpFlows, parseFlowLine } from '../../../collectors/ovs/parse.js';
 import { memoryInput } from '../../../core/input.js';
 import { ObservationStore } from '../../../core/observation.js';
 import { nullLogger, nullMetrics } from '../../../core/plugin.js';
@@ -106,5 +106,111 @@ describe('OVS file collectors recognise captured outputs by content', () => {
     expect(bf!.intervalSeconds).toBe(10);
     expect(bf!.flows[0]).toMatchObject({ packetsIncrease: 500, packetsPerSecond: 50 });
     expect(bf!.flows[1]).toMatchObject({ packetsIncrease: 40, reset: true, packetsPerSecond: 4 });
+  });
+});
+
+describe('every dump-flows print form of OVS 3.1 (test/fixtures/ovs/capture-forms.sh)', () => {
+  const forms = ['dump-flows-forms-of10.txt', 'dump-flows-forms-of15.txt', 'dump-flows-forms-of15-names.txt', 'dump-flows-forms-no-stats.txt'];
+  it.each(forms)('%s: 17 flows, nothing skipped, matches and actions parsed the same way', (f) => {
+    const r = parseDumpFlows(fixture(f));
+    expect(r.flows).toHaveLength(17);
+    expect(r.skippedLines).toBe(0);
+    expect(r.incomplete).toBeUndefined();
+    const by = (t: number, p: number) => r.flows.filter((x) => x.table === t && x.priority === p);
+    // ct_state with -/+ flags, masks on tun_id, registers, IPv6 prefixes, ports, tcp_flags.
+    expect(by(1, 80)[0]!.fields).toEqual([{ name: 'ct_state', value: '-new+est-rel+trk' }, { name: 'ip' }]);
+    expect(by(1, 70)[0]!.fields).toEqual([
+      { name: 'ipv6' },
+      { name: 'reg3', value: '0x10', mask: '0xf0' },
+      { name: 'tun_id', value: '0x7fe', mask: '0xfff' },
+      { name: 'ipv6_dst', value: 'fd00::', mask: '64' },
+    ]);
+    expect(by(2, 50)[0]!.fields).toEqual([{ name: 'tcp' }, { name: 'tp_dst', value: '0x1000', mask: '0xf000' }, { name: 'tcp_flags', value: '+syn-ack' }]);
+    // Default priority (32768) is not printed: `ip actions=drop` and a match-all `actions=...`.
+    expect(by(6, 32768).map((x) => [x.match, x.drop])).toEqual([['ip', true], ['', false]]);
+    expect(by(6, 7)[0]).toMatchObject({ match: 'vlan_tci=0x0000/0x1fff,dl_src=02:00:00:00:00:09', drop: true });
+    // ct(...) with nested nat(...), learn(...) with nested commas, clone(...), check_pkt_larger(...)->field.
+    expect(by(1, 80)[0]!.actions.map((a) => a.name)).toEqual(['ct', 'output']);
+    expect(by(1, 80)[0]!.actions[0]!.arg).toBe('commit,zone=NXM_NX_REG6[0..15],nat(src=192.0.2.1-192.0.2.9:1000-2000)');
+    const learn = by(2, 50)[0]!;
+    expect(learn.actions.map((a) => a.name)).toEqual(['learn', 'clone', 'multipath']);
+    expect(outputActions(learn.actions).map((a) => a.port)).toEqual([f.includes('names') ? 't2046-3-4' : '1']);
+    expect(by(3, 30)[0]!.actions.map((a) => [a.name, a.arg])).toEqual([
+      ['check_pkt_larger', '1500'],
+      ['bundle', `eth_src,0,hrw,ofport,members:${f.includes('names') ? '"t2046-3-4"' : '1'}`],
+      ['controller', 'reason=no_match,max_len=128,userdata=01.02'],
+    ]);
+    expect(by(4, 20)[0]!.actions[0]).toMatchObject({ name: 'output', port: f.includes('names') ? 't2046-3-4' : '1' });
+    expect(by(1, 60).map((x) => x.actions[0]!.name).sort()).toEqual(['conjunction', 'drop']);
+    expect(by(0, 400)[0]!.actions[0]).toMatchObject({ name: 'output', port: '5' });
+    expect(r.names).toBe(f.includes('names'));
+  });
+
+  it('reads every statistic: importance (OF1.5), hard_age, flags before idle_age, timeouts, --no-stats', () => {
+    const of10 = parseDumpFlows(fixture('dump-flows-forms-of10.txt'));
+    expect(of10.flows.find((x) => x.table === 5)).toMatchObject({ idleTimeout: 60, hardTimeout: 120, idleAge: expect.any(Number), hardAge: expect.any(Number), flags: [] });
+    const of15 = parseDumpFlows(fixture('dump-flows-forms-of15.txt'));
+    expect(of15.protocol).toBe('OF1.5');
+    expect(of15.flows.find((x) => x.priority === 90)).toMatchObject({ importance: 7, flags: [] });
+    expect(of15.flows.find((x) => x.priority === 80)!.flags).toEqual(['send_flow_rem', 'check_overlap']);
+    expect(of15.flows.find((x) => x.priority === 1000)).toMatchObject({ flags: ['reset_counts'], idleAge: expect.any(Number), packets: 0, bytes: 0 });
+    expect(of15.flows.every((x) => x.extra === undefined)).toBe(true);
+    const ns = parseDumpFlows(fixture('dump-flows-forms-no-stats.txt'));
+    expect(ns.flows.find((x) => x.table === 5)).toMatchObject({ idleTimeout: 60, hardTimeout: 120, priority: 10, match: 'in_port=LOCAL' });
+    expect(ns.flows.every((x) => x.packets === undefined && x.durationSeconds === undefined)).toBe(true);
+    expect(recognise(memoryInput('x', fixture('dump-flows-forms-no-stats.txt').replace(/^#.*\n/gm, '')))?.type).toBe('ovs-dump-flows');
+  });
+
+  it('an OpenFlow 1.0 dump that hits an OpenFlow 1.3 instruction list is incomplete (decode error), not silently short', async () => {
+    const r = parseDumpFlows(fixture('dump-flows-decode-error-of10.txt'));
+    expect(r.flows.length).toBeGreaterThan(5);
+    expect(r.flows.length).toBeLessThan(18);
+    expect(r.incomplete).toMatch(/^decode error OFPBAC_UNSUPPORTED_ORDER/);
+    expect(r.undecodedLines).toBeGreaterThan(50);
+    expect(r.skippedLines).toBe(0);
+    // The same table in OpenFlow 1.3 prints every flow, the metered one included.
+    const of13 = parseDumpFlows(fixture('dump-flows-decode-error-of13.txt'));
+    expect(of13.flows).toHaveLength(18);
+    expect(of13.incomplete).toBeUndefined();
+    expect(of13.flows.find((x) => x.priority === 21)!.actions.map((a) => a.name)).toEqual(['meter', 'write_metadata', 'goto_table']);
+
+    const store = new ObservationStore();
+    const ctx = { emit: (o: never) => store.add(o), metrics: nullMetrics, log: nullLogger };
+    const stats = await dumpFlowsFile.read(memoryInput('hv-01/df.txt', fixture('dump-flows-decode-error-of10.txt'), { host: 'hv-01' }), ctx as never);
+    expect(stats.warnings?.join(' ')).toMatch(/incomplete dump, \d+ flow\(s\) read: decode error OFPBAC_UNSUPPORTED_ORDER/);
+    expect(store.get('ovs.flows')[0]!.data.flows).toHaveLength(r.flows.length);
+    expect(store.get('ovs.poll_failure')[0]!.data).toMatchObject({ bridge: 'OVSTunnel2046', command: 'dump-flows', partial: true });
+    // --names gives up with an error line and no flow at all: a plain failure.
+    const store2 = new ObservationStore();
+    await dumpFlowsFile.read(memoryInput('n.txt', fixture('dump-flows-decode-error-names.txt')), { emit: (o: never) => store2.add(o), metrics: nullMetrics, log: nullLogger } as never);
+    expect(store2.get('ovs.flows')).toHaveLength(0);
+    expect(store2.get('ovs.poll_failure')[0]!.data).toMatchObject({ command: 'dump-flows', error: expect.stringMatching(/Protocol error/) });
+    expect(store2.get('ovs.poll_failure')[0]!.data.partial).toBeUndefined();
+    // When the first flow is the undecodable one, the error shares the reply header's line.
+    const first = parseDumpFlows(fixture('dump-flows-decode-error-first-of10.txt'));
+    expect(first.flows).toHaveLength(0);
+    expect(first.incomplete).toMatch(/^decode error OFPBAC_UNSUPPORTED_ORDER.*-O OpenFlow13/);
+    const store3 = new ObservationStore();
+    const st3 = await dumpFlowsFile.read(memoryInput('f.txt', fixture('dump-flows-decode-error-first-of10.txt')), { emit: (o: never) => store3.add(o), metrics: nullMetrics, log: nullLogger } as never);
+    expect(st3.skipped).toBeGreaterThan(0);
+    expect(store3.get('ovs.poll_failure')[0]!.data).toMatchObject({ bridge: 'OVSTunnel2048', error: expect.stringMatching(/^decode error OFPBAC_UNSUPPORTED_ORDER/) });
+  });
+
+  it('reads ofport_request and the error of an interface OVS could not add; list-br by its header', async () => {
+    const store = new ObservationStore();
+    const ctx = { emit: (o: never) => store.add(o), metrics: nullMetrics, log: nullLogger };
+    await vsctlJsonFile.read(memoryInput('i.json', fixture('list-interface-ofport-request.json')), ctx as never);
+    const row = (n: string) => store.get('ovs.interface').find((o) => o.data.name === n)!.data;
+    expect(row('t2046-3-7')).toMatchObject({ ofport: -1, ofportRequest: 5, error: expect.stringMatching(/File exists/) });
+    // Every Interface column the analyzers use: type, ofport, mtu, mtu_request, options, error, external_ids.
+    expect(row('t2046-3-4')).toEqual({ name: 't2046-3-4', type: 'gre', ofport: 1, ofportRequest: 1, options: { key: '2046', remote_ip: '192.0.2.12' }, externalIds: {}, linkState: expect.any(String), statistics: expect.any(Object) });
+    expect(row('vnet0')).toMatchObject({ type: '', ofport: 3, mtu: 1450, mtuRequest: 1450, externalIds: { 'iface-id': '3b8f4b9e-1111-4c4c-9a9a-000000000001', 'attached-mac': '02:00:0a:01:01:08', 'vm-id': 'i-2-8-VM' } });
+    expect(row('vnet0').error).toBeUndefined();
+    expect(recognise(memoryInput('list-br.txt', fixture('list-br.txt')))?.type).toBe('ovs-vsctl-list-br');
+    expect(recognise(memoryInput('x', fixture('list-br.txt').replace(/^#.*\n/gm, '')))).toBeUndefined();
+    const s2 = new ObservationStore();
+    const st = await listBrFile.read(memoryInput('list-br.txt', fixture('list-br.txt')), { emit: (o: never) => s2.add(o), metrics: nullMetrics, log: nullLogger } as never);
+    expect(st.records).toBe(4);
+    expect(s2.get('ovs.bridge').map((o) => o.data.name)).toEqual(['OVSTunnel2046', 'OVSTunnel2048', 'br-int', 'cloudbr0']);
   });
 });

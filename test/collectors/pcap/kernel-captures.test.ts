@@ -1,0 +1,188 @@
+/**
+ * Captures made here from real kernel traffic (test/helpers/pcaplab.ts): VXLAN on 4789 and 8472,
+ * VXLAN over IPv6, a userspace gretap endpoint (key 42), an underlay at 1500 so encapsulated
+ * pings fragment, a 1400-byte hop behind a router so it sends ICMP frag-needed (DF VXLAN) and
+ * ICMPv6 Packet Too Big, a clean run at 1600; tcpdump µs and ns pcap, dumpcap pcapng; and VLAN
+ * tags from an Open vSwitch access port seen on its trunk. Every number netdiag reports is
+ * compared with tshark's reading of the same file.
+ */
+import { execFileSync } from 'node:child_process';
+import { copyFile, readFile, writeFile } from 'node:fs/promises';
+import { gzipSync } from 'node:zlib';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openInput } from '../../../core/input.js';
+import { analyseCapture, type CaptureSummary } from '../../../collectors/pcap/analyse.js';
+import { pcapFileCollector } from '../../../collectors/pcap/index.js';
+import { ObservationStore } from '../../../core/observation.js';
+import { nullLogger, nullMetrics } from '../../../core/plugin.js';
+import { analyzeMtuFragmentation, mtuFragmentationSchema } from '../../../analyzers/mtu_fragmentation/analyze.js';
+import { startPcapLab, type PcapLab } from '../../helpers/pcaplab.js';
+import { startOvs, type OvsLab } from '../../helpers/ovs.js';
+import { tsharkTruth, type TruthTunnel } from '../../helpers/tshark-truth.js';
+
+let lab: PcapLab;
+let ovs: OvsLab | undefined;
+const files: Record<string, string> = {};
+
+async function analyse(file: string): Promise<CaptureSummary> {
+  const input = await openInput(file);
+  return analyseCapture(input.open(), file);
+}
+
+function keyOf(t: { type: string; key?: number; src: string; dst: string }): string {
+  return `${t.type}|${t.key ?? ''}|${t.src}|${t.dst}`;
+}
+
+/** netdiag's tunnels against tshark's, field by field. */
+async function expectMatchesTshark(file: string): Promise<{ ours: CaptureSummary; truth: Map<string, TruthTunnel> }> {
+  const ours = await analyse(file);
+  const { tunnels: truth, frames } = await tsharkTruth(file);
+  expect(ours.error).toBeUndefined();
+  expect(ours.health.packets).toBe(frames);
+  const mine = new Map(ours.tunnels.map((t) => [keyOf(t), t]));
+  expect([...mine.keys()].sort()).toEqual([...truth.keys()].sort());
+  for (const [k, want] of truth) {
+    const got = mine.get(k)!;
+    expect({ k, packets: got.packets, outerFragments: got.outerFragments, innerFragments: got.innerFragments, icmpFragNeeded: got.icmpFragNeeded, packetTooBig: got.packetTooBig, advertisedMtus: got.advertisedMtus, largestFrame: got.largestFrame }).toEqual({
+      k,
+      packets: want.packets,
+      outerFragments: want.outerFragments,
+      innerFragments: want.innerFragments,
+      icmpFragNeeded: want.icmpFragNeeded,
+      packetTooBig: want.packetTooBig,
+      advertisedMtus: want.advertisedMtus,
+      largestFrame: want.largestFrame,
+    });
+  }
+  expect(ours.health.unattributedFragments).toBe(0);
+  return { ours, truth };
+}
+
+beforeAll(async () => {
+  lab = await startPcapLab();
+  const d = lab.dir;
+  const ping = (target: string, size: number, count = 3, v6 = false) =>
+    lab.run(lab.ns.a, 'ping', ...(v6 ? ['-6'] : []), '-c', String(count), '-i', '0.2', '-W', '1', '-s', String(size), target).catch(() => '');
+  // 1. Underlay 1500 everywhere: VXLAN (DF unset) and GRE fragment their outer IPv4.
+  files.frag = join(d, 'frag.pcap');
+  let stop = await lab.capture(lab.ns.a, 'a0', files.frag);
+  await ping('10.42.0.2', 1472);
+  await ping('10.42.0.2', 2000, 2);
+  await lab.greping(1472, 3);
+  await stop();
+  // 2. Clean: underlay 1600 carries 1500-byte guest packets whole (ns timestamps).
+  await lab.setAllMtu(1600);
+  files.clean = join(d, 'clean.pcap');
+  stop = await lab.capture(lab.ns.a, 'a0', files.clean, 'tcpdump-ns');
+  await ping('10.42.0.2', 1472);
+  await stop();
+  // 3. A 1400-byte hop behind R: DF VXLAN on 8472 draws frag-needed, VXLAN over IPv6 draws PTB (pcapng).
+  await lab.setAllMtu(1500);
+  await lab.setHopMtu(1400);
+  files.df = join(d, 'df.pcapng');
+  stop = await lab.capture(lab.ns.a, 'a0', files.df, 'dumpcap');
+  await ping('10.43.0.2', 1400);
+  await ping('10.60.0.2', 1400);
+  await stop();
+  // 4. VLAN: an OVS access port (tag 100) whose traffic leaves through a trunk port; a VXLAN and
+  //    a big ping ride in the tagged frames.
+  ovs = await startOvs('pcap');
+  await ovs.vsctl('add-br', 'brv', '--', 'set', 'Bridge', 'brv', 'datapath_type=netdev');
+  await ovs.vsctl('add-port', 'brv', 'vl100', 'tag=100', '--', 'set', 'Interface', 'vl100', 'type=internal');
+  execFileSync('ip', ['link', 'add', 'vt0', 'netns', ovs.ns, 'type', 'veth', 'peer', 'name', 'vt1', 'netns', lab.ns.a]);
+  await ovs.inNs('ip', 'link', 'set', 'vt0', 'up');
+  await ovs.inNs('ethtool', '-K', 'vt0', 'tx', 'off');
+  await ovs.vsctl('add-port', 'brv', 'vt0');
+  await lab.run(lab.ns.a, 'ip', 'link', 'set', 'vt1', 'up');
+  await ovs.inNs('ip', 'addr', 'add', '10.96.0.1/24', 'dev', 'vl100');
+  await ovs.inNs('ip', 'link', 'set', 'vl100', 'up');
+  await ovs.inNs('ethtool', '-K', 'vl100', 'tx', 'off');
+  await ovs.inNs('ip', 'neigh', 'add', '10.96.0.2', 'lladdr', '02:00:00:96:00:02', 'dev', 'vl100');
+  await ovs.inNs('ip', 'link', 'add', 'vx96', 'type', 'vxlan', 'id', '96', 'remote', '10.96.0.2', 'local', '10.96.0.1', 'dstport', '4789');
+  await ovs.inNs('ip', 'addr', 'add', '10.95.0.1/24', 'dev', 'vx96');
+  await ovs.inNs('ip', 'link', 'set', 'vx96', 'up');
+  await ovs.inNs('ip', 'neigh', 'add', '10.95.0.2', 'lladdr', '02:00:00:95:00:02', 'dev', 'vx96');
+  files.vlan = join(d, 'vlan.pcap');
+  stop = await lab.capture(lab.ns.a, 'vt1', files.vlan);
+  await ovs.inNs('ping', '-c', '3', '-i', '0.2', '-W', '1', '-s', '1472', '10.95.0.2').catch(() => undefined);
+  await ovs.inNs('ping', '-c', '2', '-i', '0.2', '-W', '1', '-s', '2000', '10.96.0.2').catch(() => undefined);
+  await stop();
+}, 90_000);
+
+afterAll(async () => {
+  // ND_PCAP_KEEPDIR=DIR keeps the captures for a look with tshark.
+  if (process.env.ND_PCAP_KEEPDIR) for (const f of Object.values(files)) await copyFile(f, join(process.env.ND_PCAP_KEEPDIR, f.split('/').pop()!)).catch(() => undefined);
+  await ovs?.stop();
+  await lab?.stop();
+});
+
+describe('captures of real kernel traffic, checked against tshark', () => {
+  it('underlay 1500: VXLAN 4789 and GRE key 42 fragment their outer IPv4 (tcpdump, µs pcap)', async () => {
+    const { ours, truth } = await expectMatchesTshark(files.frag!);
+    expect(ours.health.format).toBe('pcap');
+    const vx = ours.tunnels.find((t) => t.type === 'vxlan' && t.key === 42 && t.src === '10.98.1.1')!;
+    const gre = ours.tunnels.find((t) => t.type === 'gre' && t.key === 42)!;
+    expect(vx.outerFragments).toBeGreaterThan(0);
+    expect(gre.outerFragments).toBeGreaterThan(0);
+    expect(gre.overhead).toBe(42); // IP 20 + GRE 4 + key 4 + inner Ethernet 14, measured from the packets
+    expect(vx.overhead).toBe(50);
+    expect(vx.outerNoDf).toBeGreaterThan(0); // the kernel VXLAN leaves DF unset by default
+    expect(truth.size).toBeGreaterThanOrEqual(3);
+  });
+
+  it('underlay 1600: the same pings go whole — no outer fragments, no finding (tcpdump, ns pcap)', async () => {
+    const { ours } = await expectMatchesTshark(files.clean!);
+    expect(ours.health.format).toBe('pcap-ns');
+    expect(ours.tunnels.length).toBeGreaterThan(0);
+    for (const t of ours.tunnels) expect(t.outerFragments).toBe(0);
+    const store = new ObservationStore();
+    for (const t of ours.tunnels) store.add({ kind: 'pcap.tunnel', source: files.clean!, data: t });
+    expect(analyzeMtuFragmentation(store, mtuFragmentationSchema.parse({}))).toEqual([]);
+  });
+
+  it('a 1400-byte hop: ICMP frag-needed for DF VXLAN on 8472 and ICMPv6 PTB for VXLAN over IPv6, tied to their tunnels (dumpcap, pcapng)', async () => {
+    const { ours } = await expectMatchesTshark(files.df!);
+    expect(ours.health.format).toBe('pcapng');
+    const v4 = ours.tunnels.find((t) => t.type === 'vxlan' && t.key === 4343)!;
+    expect(v4.icmpFragNeeded).toBeGreaterThan(0);
+    expect(v4.advertisedMtus).toEqual([1400]);
+    const v6 = ours.tunnels.find((t) => t.type === 'vxlan' && t.key === 60 && t.ipVersion === 6)!;
+    expect(v6.packetTooBig).toBeGreaterThan(0);
+    expect(v6.advertisedMtus).toEqual([1400]);
+    const store = new ObservationStore();
+    for (const t of ours.tunnels) store.add({ kind: 'pcap.tunnel', host: 'hv-01', source: files.df!, data: t });
+    const findings = analyzeMtuFragmentation(store, mtuFragmentationSchema.parse({}));
+    const f4 = findings.find((f) => (f.subject.tunnel as { key?: number }).key === 4343)!;
+    expect(f4.severity).toBe('critical');
+    expect(f4.metrics.recommendedMtu).toBe(1350); // 1400 advertised − 50 (VXLAN over IPv4)
+    const f6 = findings.find((f) => (f.subject.tunnel as { key?: number }).key === 60)!;
+    expect(f6.metrics.recommendedMtu).toBe(1330); // 1400 − 70 (VXLAN over IPv6)
+    expect(f6.metrics.packetTooBig).toBe(v6.packetTooBig);
+  });
+
+  it('VLAN 100 from an OVS access port, seen on the trunk: tagged VXLAN fragments are decoded', async () => {
+    const { ours, truth } = await expectMatchesTshark(files.vlan!);
+    const t = [...truth.values()].find((x) => x.type === 'vxlan' && x.key === 96)!;
+    expect(t.vlanTagged).toBe(t.packets);
+    expect(t.outerFragments).toBeGreaterThan(0);
+    expect(ours.tunnels.find((x) => x.key === 96)!.outerFragments).toBe(t.outerFragments);
+    // Plain (non-tunnel) tagged fragments are counted as such, never as tunnel traffic.
+    expect(ours.health.otherFragments).toBeGreaterThan(0);
+  });
+
+  it('a gzip\'d capture reads the same as the plain one, and the file collector emits one observation per tunnel', async () => {
+    const gz = `${files.frag}.gz`;
+    await writeFile(gz, gzipSync(await readFile(files.frag!)));
+    const plain = await analyse(files.frag!);
+    const zipped = await analyse(gz);
+    expect(zipped.tunnels.map((t) => ({ ...t, capture: '' }))).toEqual(plain.tunnels.map((t) => ({ ...t, capture: '' })));
+    const input = await openInput(gz, 'hv-01');
+    expect(pcapFileCollector.sniff(input)).toBe(1);
+    const emitted: { kind: string }[] = [];
+    const stats = await pcapFileCollector.read(input, { emit: (o) => emitted.push(o), metrics: nullMetrics, log: nullLogger });
+    expect(stats.records).toBe(plain.health.packets);
+    expect(emitted.filter((o) => o.kind === 'pcap.tunnel')).toHaveLength(plain.tunnels.length);
+    expect(emitted.filter((o) => o.kind === 'pcap.capture')).toHaveLength(1);
+  });
+});
