@@ -79,9 +79,10 @@ function uplinkOf(links: readonly Observation<'net.link'>[], cfg: MtuMismatchCon
 
 export function analyzeMtuMismatch(obs: ObservationReader, cfg: MtuMismatchConfig): Finding[] {
   const findings: Finding[] = [];
-  const push = (host: string | undefined, iface: string, encap: string, mtu: number, requiredMtu: number, summary: string, evidence: { source: string; excerpt: string }[], extra: Record<string, unknown> = {}) =>
+  const push = (host: string | undefined, iface: string, encap: string, mtu: number, requiredMtu: number, summary: string, evidence: { source: string; excerpt: string }[], extra: Record<string, unknown> = {}, episode?: string) =>
     findings.push(
       makeFinding({
+        ...(episode ? { episode } : {}),
         kind: 'mtu_mismatch',
         severity: 'warning',
         host,
@@ -210,7 +211,7 @@ export function analyzeMtuMismatch(obs: ObservationReader, cfg: MtuMismatchConfi
         push(undefined, `${name} (${side})`, (n.broadcastdomaintype ?? 'unknown').toLowerCase(), max.value, mtu, `${name} has ${side}mtu ${mtu}, above the zone's vr.${side}.interface.max.mtu ${max.value} (CloudStack issue #10001): set ${side}mtu to ${max.value} or below`, [
           { source: o.source, excerpt: `${n.name ?? n.id}: ${side}mtu=${mtu} broadcastdomaintype=${n.broadcastdomaintype ?? '?'} zoneid=${n.zoneid ?? '?'}` },
           { source: max.source, excerpt: `vr.${side}.interface.max.mtu=${max.value}` },
-        ]);
+        ], {}, 'zone-maximum');
       }
     }
     const encap = BROADCAST_ENCAP[(n.broadcastdomaintype ?? '').toLowerCase()];

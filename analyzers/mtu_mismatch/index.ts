@@ -8,4 +8,19 @@ export const mtuMismatchAnalyzer: Analyzer<MtuMismatchConfig> = {
   kinds: ['mtu_mismatch'],
   schema: mtuMismatchSchema,
   analyze: (obs, cfg) => analyzeMtuMismatch(obs, cfg),
+  metrics: [
+    {
+      name: 'netdiag_mtu_mismatch_bytes',
+      help: 'Bytes by which an interface MTU falls short of what the overlay riding on it needs (required MTU - MTU), per mismatch found',
+      type: 'gauge',
+      labelNames: ['host', 'interface', 'kind'],
+    },
+  ],
+  publish(obs, cfg, sink) {
+    sink.reset('netdiag_mtu_mismatch_bytes');
+    for (const f of analyzeMtuMismatch(obs, cfg)) {
+      const s = f.subject as { interface: string; encapsulation: string };
+      sink.set('netdiag_mtu_mismatch_bytes', { host: f.host ?? '', interface: s.interface, kind: s.encapsulation }, Number(f.metrics.requiredMtu) - Number(f.metrics.mtu));
+    }
+  },
 };

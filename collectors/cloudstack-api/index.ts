@@ -9,7 +9,7 @@ import { describeError, NetdiagError } from '../../core/errors.js';
 import type { InputFile } from '../../core/input.js';
 import type { FileCollector, OnlineCollector, OrchestratorOptions, ParseContext, ReadStats } from '../../core/plugin.js';
 import { CloudStackClient, type CloudStackClientOptions, type CloudStackListing } from '../../orchestrator/cloudstack/client.js';
-import { CloudStackUnsupportedError } from '../../orchestrator/cloudstack/errors.js';
+import { CloudStackAuthError, CloudStackTransportError, CloudStackUnsupportedError } from '../../orchestrator/cloudstack/errors.js';
 import { LISTINGS, mapItem, parseSavedCloudStackResponse, sniffCloudStackResponse, type ListingEnvelope, type MappedItem } from './parse.js';
 
 export type { CloudStackPhysicalNetwork, CloudStackZone } from './parse.js';
@@ -71,6 +71,7 @@ export function makeCloudStackApiCollector(extra: CloudStackCollectOptions = {})
       let firstError: unknown;
       let records = 0;
       const emitted = new Set<string>();
+      let fatal: string | undefined;
 
       const emitItems = (envelope: ListingEnvelope, items: unknown[], zoneid?: string, dedupe = false): number => {
         let n = 0;
@@ -96,6 +97,10 @@ export function makeCloudStackApiCollector(extra: CloudStackCollectOptions = {})
         const problems: string[] = [];
         let count = 0;
         for (const part of parts) {
+          if (fatal) {
+            problems.push(`not tried: ${fatal}`);
+            break;
+          }
           let l: CloudStackListing<unknown>;
           try {
             l = await client.listPaged<unknown>(spec.command, spec.itemKey, part.params);
@@ -106,6 +111,8 @@ export function makeCloudStackApiCollector(extra: CloudStackCollectOptions = {})
             }
             firstError ??= e;
             problems.push(describeError(e));
+            // unreachable or refused credentials: every other listing would fail the same way
+            if (e instanceof CloudStackTransportError || e instanceof CloudStackAuthError) fatal = describeError(e);
             break; // the listing is incomplete anyway; do not hammer a failing server
           }
           if (!l.complete) problems.push(`${spec.command}: ${l.problem}`);

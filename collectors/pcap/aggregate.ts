@@ -85,7 +85,11 @@ interface Pending {
 
 export class TunnelAggregator {
   private readonly tunnels = new Map<string, TunnelTraffic>();
+  /** IPv6 fragments by (src, dst, proto, id) string; IPv4 by src → (dst·2^16 + id) numbers (no strings on the hot path). */
   private readonly frags = new Map<string, Pending>();
+  private readonly frags4 = new DirectTable<Pending>();
+  /** A cache of IPv4 non-STT tunnels by (src, dst, key, type) in front of `tunnels` (string keys). */
+  private readonly index4 = new DirectTable<TunnelTraffic>();
   /** STT: segments after the first are tied by (src, dst, src port) to the last first segment. */
   private readonly sttFlows = new Map<string, TunnelTraffic>();
   /** Too-big messages whose quote did not show the key: (type, src, dst) → counts, resolved at the end. */
@@ -98,6 +102,18 @@ export class TunnelAggregator {
 
   private tunnelFor(type: TunnelType, key: number, d: Decoded, version: 4 | 6, srcOff: number, dstOff: number, create = true): TunnelTraffic | undefined {
     const buf = d.buf;
+    const ti = type === 'vxlan' ? 0 : type === 'gre' ? 1 : type === 'geneve' ? 2 : -1;
+    let cached = false;
+    let src = 0;
+    let dst = 0;
+    const kind = ti + 1 + (key < 0 ? 8 : 0);
+    if (version === 4 && ti >= 0) {
+      src = be32(buf, srcOff);
+      dst = be32(buf, dstOff);
+      const hit = this.index4.get(src, dst, key >>> 0, kind);
+      if (hit) return hit;
+      cached = true;
+    }
     const k = `${type}|${key}|${addrKey(buf, srcOff, version)}|${addrKey(buf, dstOff, version)}`;
     let t = this.tunnels.get(k);
     if (!t && create && this.tunnels.size < TUNNEL_MAX) {
@@ -113,6 +129,7 @@ export class TunnelAggregator {
       };
       this.tunnels.set(k, t);
     }
+    if (t && cached) this.index4.set(src, dst, key >>> 0, kind, t);
     return t;
   }
 
@@ -125,8 +142,7 @@ export class TunnelAggregator {
     const v = d.ipVersion;
     const buf = d.buf;
     let t: TunnelTraffic | undefined;
-    let fragKey: string | undefined;
-    if (d.fragment) fragKey = `${v}|${d.proto}|${d.ipId}|${addrKey(buf, d.srcOff, v)}|${addrKey(buf, d.dstOff, v)}`;
+    const fragged = d.fragment;
 
     if (d.tunnel.type !== '') {
       t = this.tunnelFor(d.tunnel.type, d.tunnel.key, d, v, d.srcOff, d.dstOff);
@@ -149,8 +165,8 @@ export class TunnelAggregator {
         if (d.innerFragment) t.innerFragments++;
         if (d.innerIpLen > t.largestInnerPacket) t.largestInnerPacket = d.innerIpLen;
       }
-      if (fragKey) {
-        const p = this.frags.get(fragKey);
+      if (fragged) {
+        const p = this.getFrag(d);
         if (p?.waiting && t) {
           // Fragments of this datagram that arrived before its first one.
           const w = p.waiting;
@@ -164,17 +180,16 @@ export class TunnelAggregator {
           if (w.firstSeen !== undefined && (t.firstSeen === undefined || w.firstSeen < t.firstSeen)) t.firstSeen = w.firstSeen;
           if (w.lastSeen !== undefined && (t.lastSeen === undefined || w.lastSeen > t.lastSeen)) t.lastSeen = w.lastSeen;
           h.unattributedFragments -= w.n;
-          p.waiting = undefined;
         }
-        if (p) p.tunnel = t;
-        else this.remember(fragKey, { tunnel: t });
+        // One shared entry per tunnel: no allocation per datagram.
+        if (t && p?.tunnel !== t) this.remember(d, this.pendingOf(t));
       }
-    } else if (fragKey) {
-      const p = this.frags.get(fragKey);
+    } else if (fragged) {
+      const p = this.getFrag(d);
       if (p?.tunnel) t = p.tunnel;
       else if (!p?.notTunnel && d.fragOffset !== 0 && (d.proto === 47 || d.proto === 17 || d.proto === 6)) {
         // Maybe a tunnel whose first fragment comes later (or was lost): keep a summary.
-        const e = p ?? this.remember(fragKey, {});
+        const e = p ?? this.remember(d, {});
         const w = (e.waiting ??= { n: 0, bytes: 0, df: 0, noDf: 0, largestFrame: 0, datagram: 0 });
         w.n++;
         w.bytes += rec.origLen;
@@ -189,7 +204,7 @@ export class TunnelAggregator {
         h.unattributedFragments++;
         return;
       } else {
-        if (d.fragOffset === 0 && !p) this.remember(fragKey, { notTunnel: true });
+        if (d.fragOffset === 0 && !p) this.remember(d, NOT_TUNNEL);
         h.otherFragments++;
       }
     }
@@ -221,16 +236,33 @@ export class TunnelAggregator {
     }
   }
 
-  private remember(key: string, p: Pending): Pending {
-    if (this.frags.size >= FRAG_TABLE_MAX) {
-      // Drop the oldest half: fragments of one datagram arrive close together.
-      let n = FRAG_TABLE_MAX / 2;
-      for (const k of this.frags.keys()) {
-        if (n-- <= 0) break;
-        this.frags.delete(k);
-      }
+  private readonly pendings = new Map<TunnelTraffic, Pending>();
+  private pendingOf(t: TunnelTraffic): Pending {
+    let p = this.pendings.get(t);
+    if (!p) this.pendings.set(t, (p = { tunnel: t }));
+    return p;
+  }
+
+  private getFrag(d: Decoded): Pending | undefined {
+    if (d.ipVersion === 4) {
+      const p = this.frags4.get(be32(d.buf, d.srcOff), be32(d.buf, d.dstOff), d.ipId, d.proto);
+      return p;
     }
-    this.frags.set(key, p);
+    return this.frags.get(fragKey6(d));
+  }
+
+  /**
+   * Remember a datagram's fragments. The tables are bounded: IPv4 in a direct-mapped table (a
+   * colliding datagram replaces the older one), IPv6 in a map that starts over when full;
+   * fragments of one datagram arrive close together.
+   */
+  private remember(d: Decoded, p: Pending): Pending {
+    if (d.ipVersion === 4) {
+      this.frags4.set(be32(d.buf, d.srcOff), be32(d.buf, d.dstOff), d.ipId, d.proto, p);
+      return p;
+    }
+    if (this.frags.size >= FRAG_TABLE_MAX) this.frags.clear();
+    this.frags.set(fragKey6(d), p);
     return p;
   }
 
@@ -277,6 +309,52 @@ export class TunnelAggregator {
     this.health.tunnels = out.length;
     return out;
   }
+}
+
+const NOT_TUNNEL: Pending = Object.freeze({ notTunnel: true });
+
+const be32 = (b: Buffer, o: number) => ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
+
+const SLOTS = 1 << 17;
+
+/** A direct-mapped table keyed by four 32-bit words: no strings or maps on the per-packet path. */
+class DirectTable<T> {
+  private keys = new Uint32Array(0);
+  private values: (T | undefined)[] = [];
+
+  private static slot(a: number, b: number, c: number, d: number): number {
+    let h = Math.imul(a ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(b ^ 0x7f4a7c15, 0xc2b2ae35) ^ Math.imul(c ^ 0x165667b1, 0x27d4eb2f) ^ d;
+    h ^= h >>> 15;
+    h = Math.imul(h, 0x2c1b3c6d);
+    h ^= h >>> 12;
+    return (h >>> 0) & (SLOTS - 1);
+  }
+
+  get(a: number, b: number, c: number, d: number): T | undefined {
+    if (this.values.length === 0) return undefined;
+    const i = DirectTable.slot(a, b, c, d);
+    const o = i * 4;
+    const k = this.keys;
+    return k[o] === a >>> 0 && k[o + 1] === b >>> 0 && k[o + 2] === c >>> 0 && k[o + 3] === d >>> 0 ? this.values[i] : undefined;
+  }
+
+  set(a: number, b: number, c: number, d: number, v: T): void {
+    if (this.values.length === 0) {
+      this.keys = new Uint32Array(SLOTS * 4);
+      this.values = new Array<T | undefined>(SLOTS).fill(undefined);
+    }
+    const i = DirectTable.slot(a, b, c, d);
+    const o = i * 4;
+    this.keys[o] = a;
+    this.keys[o + 1] = b;
+    this.keys[o + 2] = c;
+    this.keys[o + 3] = d;
+    this.values[i] = v;
+  }
+}
+
+function fragKey6(d: Decoded): string {
+  return `${d.proto}|${d.ipId}|${addrKey(d.buf, d.srcOff, 6)}|${addrKey(d.buf, d.dstOff, 6)}`;
 }
 
 function addMtu(list: number[], mtu: number): void {

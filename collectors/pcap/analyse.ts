@@ -53,7 +53,7 @@ export function emitSummary(s: CaptureSummary, ctx: ParseContext, opts: { host?:
   }
   ctx.emit({ kind: 'pcap.capture', host: opts.host, at: opts.at, source: s.health.capture, data: s.health });
   const h = s.health;
-  const labels = { interface: opts.interfaceLabel };
+  const labels = { host: opts.host ?? '', interface: opts.interfaceLabel };
   ctx.metrics.inc('netdiag_pcap_packets_total', labels, h.packets);
   ctx.metrics.inc('netdiag_pcap_decoded_packets_total', labels, h.decoded);
   ctx.metrics.inc('netdiag_pcap_truncated_records_total', labels, h.truncatedRecords);
@@ -62,5 +62,6 @@ export function emitSummary(s: CaptureSummary, ctx: ParseContext, opts: { host?:
     warnings.push(`${h.truncatedRecords} of ${h.packets} records were cut by the snap length (${h.snapLens.join('/')}); sizes use the original length`);
   }
   if (h.unattributedFragments > 0) warnings.push(`${h.unattributedFragments} fragments could not be tied to a tunnel (their first fragment is not in the capture)`);
-  return { records: h.packets, skipped: h.packets - h.decoded, ...(warnings.length ? { warnings } : {}) };
+  if (h.unattributedFragments === 0 && h.packets > h.decoded) warnings.push(`${h.packets - h.decoded} packets carry no IP (ARP, LLDP...) and were not analysed`);
+  return { records: h.packets, ...(warnings.length ? { warnings } : {}) };
 }

@@ -106,7 +106,7 @@ export function addrKey(buf: Buffer, off: number, version: 4 | 6): string {
 export function formatAddr(buf: Buffer, off: number, version: 4 | 6): string {
   if (version === 4) return `${buf[off]}.${buf[off + 1]}.${buf[off + 2]}.${buf[off + 3]}`;
   const words: number[] = [];
-  for (let i = 0; i < 8; i++) words.push(buf.readUInt16BE(off + 2 * i));
+  for (let i = 0; i < 8; i++) words.push(be16(buf, off + 2 * i));
   // RFC 5952: compress the longest run (≥2) of zero words.
   let best = -1;
   let bestLen = 0;
@@ -128,7 +128,10 @@ export function formatAddr(buf: Buffer, off: number, version: 4 | 6): string {
   return `${hex.slice(0, best).join(':')}::${hex.slice(best + bestLen).join(':')}`;
 }
 
-const ETH_VLAN = new Set([0x8100, 0x88a8, 0x9100]);
+const isVlanTpid = (et: number) => et === 0x8100 || et === 0x88a8 || et === 0x9100;
+/** Big-endian reads without Buffer's argument validation (callers check bounds). */
+const be16 = (b: Buffer, o: number) => (b[o]! << 8) | b[o + 1]!;
+const be32 = (b: Buffer, o: number) => ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
 
 /**
  * Skip Ethernet (+ VLAN tags) at `off`; returns the offset of the payload and the ethertype via
@@ -136,12 +139,12 @@ const ETH_VLAN = new Set([0x8100, 0x88a8, 0x9100]);
  */
 function skipEthernet(buf: Buffer, off: number, end: number, out: { etherType: number; tags: number }): number {
   if (off + 14 > end) return -1;
-  let et = buf.readUInt16BE(off + 12);
+  let et = be16(buf, off + 12);
   let p = off + 14;
   let tags = 0;
-  while (ETH_VLAN.has(et)) {
+  while (isVlanTpid(et)) {
     if (p + 4 > end) return -1;
-    et = buf.readUInt16BE(p + 2);
+    et = be16(buf, p + 2);
     p += 4;
     tags++;
   }
@@ -180,9 +183,9 @@ function parseIp(buf: Buffer, off: number, end: number, ip: IpInfo, version?: nu
     if (ihl < 20) return false;
     ip.version = 4;
     ip.headerLen = ihl;
-    ip.totalLen = buf.readUInt16BE(off + 2);
-    ip.id = buf.readUInt16BE(off + 4);
-    const ff = buf.readUInt16BE(off + 6);
+    ip.totalLen = be16(buf, off + 2);
+    ip.id = be16(buf, off + 4);
+    const ff = be16(buf, off + 6);
     ip.df = (ff & 0x4000) !== 0;
     ip.mf = (ff & 0x2000) !== 0;
     ip.fragOffset = (ff & 0x1fff) * 8;
@@ -196,7 +199,7 @@ function parseIp(buf: Buffer, off: number, end: number, ip: IpInfo, version?: nu
   if (v === 6) {
     if (off + 40 > end) return false;
     ip.version = 6;
-    ip.totalLen = 40 + buf.readUInt16BE(off + 4);
+    ip.totalLen = 40 + be16(buf, off + 4);
     ip.srcOff = off + 8;
     ip.dstOff = off + 24;
     ip.df = true; // IPv6 routers never fragment
@@ -209,11 +212,11 @@ function parseIp(buf: Buffer, off: number, end: number, ip: IpInfo, version?: nu
     for (let n = 0; n < 8; n++) {
       if (next === 44) {
         if (p + 8 > end) break;
-        const fo = buf.readUInt16BE(p + 2);
+        const fo = be16(buf, p + 2);
         ip.fragOffset = fo & 0xfff8;
         ip.mf = (fo & 1) !== 0;
         ip.fragment = true;
-        ip.id = buf.readUInt32BE(p + 4);
+        ip.id = be32(buf, p + 4);
         next = buf[p]!;
         p += 8;
         if (ip.fragOffset !== 0) break; // the rest is not a header
@@ -236,54 +239,60 @@ function parseIp(buf: Buffer, off: number, end: number, ip: IpInfo, version?: nu
 const ethOut = { etherType: 0, tags: 0 };
 
 /** Where the outer IP starts for a link type; -1 if not IP or truncated; sets ethOut.tags. */
-function linkPayload(buf: Buffer, off: number, end: number, linkType: number): { off: number; ipv: number } {
+const lp = { off: 0, ipv: 0 };
+function setLp(off: number, ipv: number): typeof lp {
+  lp.off = off;
+  lp.ipv = ipv;
+  return lp;
+}
+function linkPayload(buf: Buffer, off: number, end: number, linkType: number): typeof lp {
   ethOut.tags = 0;
   switch (linkType) {
     case LINKTYPE.ETHERNET: {
       const p = skipEthernet(buf, off, end, ethOut);
-      return { off: p, ipv: ethOut.etherType === 0x0800 ? 4 : ethOut.etherType === 0x86dd ? 6 : 0 };
+      return setLp(p, ethOut.etherType === 0x0800 ? 4 : ethOut.etherType === 0x86dd ? 6 : 0);
     }
     case LINKTYPE.LINUX_SLL: {
-      if (off + 16 > end) return { off: -1, ipv: 0 };
-      let et = buf.readUInt16BE(off + 14);
+      if (off + 16 > end) return setLp(-1, 0);
+      let et = be16(buf, off + 14);
       let p = off + 16;
-      while (ETH_VLAN.has(et) && p + 4 <= end) {
-        et = buf.readUInt16BE(p + 2);
+      while (isVlanTpid(et) && p + 4 <= end) {
+        et = be16(buf, p + 2);
         p += 4;
         ethOut.tags++;
       }
-      return { off: p, ipv: et === 0x0800 ? 4 : et === 0x86dd ? 6 : 0 };
+      return setLp(p, et === 0x0800 ? 4 : et === 0x86dd ? 6 : 0);
     }
     case LINKTYPE.LINUX_SLL2: {
-      if (off + 20 > end) return { off: -1, ipv: 0 };
-      let et = buf.readUInt16BE(off);
+      if (off + 20 > end) return setLp(-1, 0);
+      let et = be16(buf, off);
       let p = off + 20;
-      while (ETH_VLAN.has(et) && p + 4 <= end) {
-        et = buf.readUInt16BE(p + 2);
+      while (isVlanTpid(et) && p + 4 <= end) {
+        et = be16(buf, p + 2);
         p += 4;
         ethOut.tags++;
       }
-      return { off: p, ipv: et === 0x0800 ? 4 : et === 0x86dd ? 6 : 0 };
+      return setLp(p, et === 0x0800 ? 4 : et === 0x86dd ? 6 : 0);
     }
     case LINKTYPE.RAW:
     case LINKTYPE.RAW_12:
     case LINKTYPE.RAW_14:
-      return { off, ipv: off < end ? buf[off]! >> 4 : 0 };
+      return setLp(off, off < end ? buf[off]! >> 4 : 0);
     case LINKTYPE.IPV4:
-      return { off, ipv: 4 };
+      return setLp(off, 4);
     case LINKTYPE.IPV6:
-      return { off, ipv: 6 };
+      return setLp(off, 6);
     case LINKTYPE.NULL:
     case LINKTYPE.LOOP: {
-      if (off + 4 > end) return { off: -1, ipv: 0 };
+      if (off + 4 > end) return setLp(-1, 0);
       // The family is in the writer's byte order: try both. AF_INET = 2; AF_INET6 = 10, 24, 28, 30.
       const a = buf.readUInt32LE(off);
-      const b = buf.readUInt32BE(off);
+      const b = be32(buf, off);
       const fam = a < 0x10000 ? a : b;
-      return { off: off + 4, ipv: fam === 2 ? 4 : fam === 10 || fam === 24 || fam === 28 || fam === 30 ? 6 : 0 };
+      return setLp(off + 4, fam === 2 ? 4 : fam === 10 || fam === 24 || fam === 28 || fam === 30 ? 6 : 0);
     }
     default:
-      return { off: -1, ipv: 0 };
+      return setLp(-1, 0);
   }
 }
 
@@ -299,14 +308,14 @@ function decodeTunnel(buf: Buffer, proto: number, l4Off: number, end: number, ip
   let innerIpv = 0;
   if (proto === 47) {
     if (l4Off + 4 > end) return false;
-    const flags = buf.readUInt16BE(l4Off);
+    const flags = be16(buf, l4Off);
     if ((flags & 0x7) !== 0) return false; // GRE version 0 only (v1 is PPTP)
-    const ptype = buf.readUInt16BE(l4Off + 2);
+    const ptype = be16(buf, l4Off + 2);
     let h = 4;
     if (flags & 0x8000) h += 4;
     let key = -1;
     if (flags & 0x2000) {
-      if (l4Off + h + 4 <= end) key = buf.readUInt32BE(l4Off + h);
+      if (l4Off + h + 4 <= end) key = be32(buf, l4Off + h);
       h += 4;
     }
     if (flags & 0x1000) h += 4;
@@ -322,10 +331,10 @@ function decodeTunnel(buf: Buffer, proto: number, l4Off: number, end: number, ip
     innerOff = l4Off + h;
   } else if (proto === 17) {
     if (l4Off + 8 > end) return false;
-    const dport = buf.readUInt16BE(l4Off + 2);
+    const dport = be16(buf, l4Off + 2);
     if (dport === 4789 || dport === 8472) {
       t.type = 'vxlan';
-      t.key = l4Off + 16 <= end ? buf.readUInt32BE(l4Off + 12) >>> 8 : -1;
+      t.key = l4Off + 16 <= end ? be32(buf, l4Off + 12) >>> 8 : -1;
       t.optionBytes = 0;
       t.overhead = ipHeaderBytes + 8 + 8 + 14;
       innerOff = l4Off + 16;
@@ -335,8 +344,8 @@ function decodeTunnel(buf: Buffer, proto: number, l4Off: number, end: number, ip
       let ptype = 0x6558;
       if (l4Off + 16 <= end) {
         optLen = (buf[l4Off + 8]! & 0x3f) * 4;
-        ptype = buf.readUInt16BE(l4Off + 10);
-        t.key = buf.readUInt32BE(l4Off + 12) >>> 8;
+        ptype = be16(buf, l4Off + 10);
+        t.key = be32(buf, l4Off + 12) >>> 8;
       } else t.key = -1;
       t.optionBytes = optLen;
       t.overhead = ipHeaderBytes + 8 + 8 + optLen + (ptype === 0x6558 ? 14 : 0);
@@ -346,9 +355,9 @@ function decodeTunnel(buf: Buffer, proto: number, l4Off: number, end: number, ip
     } else return false;
   } else if (proto === 6) {
     if (l4Off + 20 > end) return false;
-    if (buf.readUInt16BE(l4Off + 2) !== STT_PORT) return false;
+    if (be16(buf, l4Off + 2) !== STT_PORT) return false;
     const tcpLen = (buf[l4Off + 12]! >> 4) * 4;
-    const seqOffset = buf.readUInt16BE(l4Off + 6);
+    const seqOffset = be16(buf, l4Off + 6);
     t.type = 'stt';
     t.optionBytes = 0;
     if (d) d.sttSegmentOffset = seqOffset;
@@ -357,8 +366,8 @@ function decodeTunnel(buf: Buffer, proto: number, l4Off: number, end: number, ip
     // id, 2 bytes padding) and the inner Ethernet are only in a frame's first segment.
     t.overhead = ipHeaderBytes + tcpLen + 18 + 14;
     if (seqOffset === 0 && stt + 18 <= end) {
-      const hi = buf.readUInt32BE(stt + 8);
-      const lo = buf.readUInt32BE(stt + 12);
+      const hi = be32(buf, stt + 8);
+      const lo = be32(buf, stt + 12);
       t.key = (hi & 0x1fffff) * 2 ** 32 + lo;
       innerOff = stt + 18;
     } else t.key = -1;
@@ -432,8 +441,8 @@ export function decodePacket(d: Decoded, buf: Buffer, off: number, capLen: numbe
   const l4 = ip.l4Off;
   const ipHdr = ip.version === 4 ? ip.headerLen : 40; // the fragment header is not overhead
   if ((ip.proto === 6 || ip.proto === 17) && l4 + 4 <= end) {
-    d.srcPort = buf.readUInt16BE(l4);
-    d.dstPort = buf.readUInt16BE(l4 + 2);
+    d.srcPort = be16(buf, l4);
+    d.dstPort = be16(buf, l4 + 2);
   }
   if (ip.proto === 47 || ip.proto === 17 || ip.proto === 6) {
     decodeTunnel(buf, ip.proto, l4, end, ipHdr, d.tunnel, d);
@@ -441,11 +450,11 @@ export function decodePacket(d: Decoded, buf: Buffer, off: number, capLen: numbe
   }
   if (ip.version === 4 && ip.proto === 1 && l4 + 8 <= end && buf[l4] === 3 && buf[l4 + 1] === 4) {
     d.tooBig = 4;
-    d.tooBigMtu = buf.readUInt16BE(l4 + 6);
+    d.tooBigMtu = be16(buf, l4 + 6);
     decodeQuoted(d, buf, l4 + 8, end);
   } else if (ip.version === 6 && ip.proto === 58 && l4 + 8 <= end && buf[l4] === 2) {
     d.tooBig = 6;
-    d.tooBigMtu = buf.readUInt32BE(l4 + 4);
+    d.tooBigMtu = be32(buf, l4 + 4);
     decodeQuoted(d, buf, l4 + 8, end);
   }
   return d;

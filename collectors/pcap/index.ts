@@ -8,11 +8,11 @@ import { analyseCapture, emitSummary } from './analyse.js';
 import { captureFormat } from './reader.js';
 
 export const pcapMetrics: readonly MetricSpec[] = [
-  { name: 'netdiag_pcap_packets_total', help: 'Packets read from captures (files and live)', type: 'counter', labelNames: ['interface'] },
-  { name: 'netdiag_pcap_decoded_packets_total', help: 'Captured packets with a decodable IP header', type: 'counter', labelNames: ['interface'] },
-  { name: 'netdiag_pcap_truncated_records_total', help: 'Capture records cut by the snap length (captured < original length)', type: 'counter', labelNames: ['interface'] },
-  { name: 'netdiag_pcap_capture_restarts_total', help: 'Times the live tcpdump was (re)started after exiting', type: 'counter', labelNames: ['interface'] },
-  { name: 'netdiag_pcap_capture_errors_total', help: 'Live capture failures (tcpdump exit, unreadable rotated file, corrupt stream)', type: 'counter', labelNames: ['interface'] },
+  { name: 'netdiag_pcap_packets_total', help: 'Packets read from captures (files and live)', type: 'counter', labelNames: ['host', 'interface'] },
+  { name: 'netdiag_pcap_decoded_packets_total', help: 'Captured packets with a decodable IP header', type: 'counter', labelNames: ['host', 'interface'] },
+  { name: 'netdiag_pcap_truncated_records_total', help: 'Capture records cut by the snap length (captured < original length)', type: 'counter', labelNames: ['host', 'interface'] },
+  { name: 'netdiag_pcap_capture_restarts_total', help: 'Times the live tcpdump was (re)started after exiting', type: 'counter', labelNames: ['host', 'interface'] },
+  { name: 'netdiag_pcap_capture_errors_total', help: 'Live capture failures (tcpdump exit, unreadable rotated file, corrupt stream)', type: 'counter', labelNames: ['host', 'interface'] },
 ];
 
 export const pcapFileCollector: FileCollector = {

@@ -97,7 +97,7 @@ async function captureOnce(ctx: LiveContext, cfg: PcapLiveConfig, signal: AbortS
     const summary = await analyseCapture(s, name, (_rec, _agg: TunnelAggregator) => {});
     total += summary.health.packets;
     emitSummary(summary, ctx, { host: ctx.host, at: ctx.now(), interfaceLabel: label });
-    if (summary.error !== undefined && !stopped) ctx.metrics.inc('netdiag_pcap_capture_errors_total', { interface: label });
+    if (summary.error !== undefined && !stopped) ctx.metrics.inc('netdiag_pcap_capture_errors_total', { host: ctx.host, interface: label });
   }
   // Forward whole records only, so a window never ends inside one.
   let carry: Buffer = Buffer.alloc(0);
@@ -119,7 +119,11 @@ async function captureOnce(ctx: LiveContext, cfg: PcapLiveConfig, signal: AbortS
       if (buf.length - p < 16 + cap) break;
       p += 16 + cap;
     }
-    if (p > 0) current.write(buf.subarray(0, p));
+    // Back-pressure: when the decoder falls behind, stop reading tcpdump (the kernel buffers, then drops and counts).
+    if (p > 0 && !current.write(buf.subarray(0, p))) {
+      stdout.pause();
+      current.once('drain', () => stdout.resume());
+    }
     carry = Buffer.from(buf.subarray(p));
     if (ctx.now() - windowStart >= cfg.windowSeconds * 1000) {
       windowStart = ctx.now();
@@ -159,11 +163,11 @@ async function followDirectory(ctx: LiveContext, cfg: PcapLiveConfig, signal: Ab
           const summary = await analyseCapture(input.open(), p);
           emitSummary(summary, ctx, { host: ctx.host, at: st.mtimeMs, interfaceLabel: 'directory' });
           if (summary.error !== undefined) {
-            ctx.metrics.inc('netdiag_pcap_capture_errors_total', { interface: 'directory' });
+            ctx.metrics.inc('netdiag_pcap_capture_errors_total', { host: ctx.host, interface: 'directory' });
             ctx.log.warn('rotated capture partly unreadable', { path: p, error: describeError(summary.error) });
           }
         } catch (e) {
-          ctx.metrics.inc('netdiag_pcap_capture_errors_total', { interface: 'directory' });
+          ctx.metrics.inc('netdiag_pcap_capture_errors_total', { host: ctx.host, interface: 'directory' });
           ctx.log.warn('rotated capture unreadable', { path: p, error: describeError(e) });
         }
       }
@@ -193,13 +197,13 @@ export const pcapLiveCollector: LiveCollector<PcapLiveConfig> = {
             const started = ctx.now();
             const r = await captureOnce(ctx, cfg, signal);
             if (signal.aborted) break;
-            ctx.metrics.inc('netdiag_pcap_capture_errors_total', { interface: cfg.interface! });
+            ctx.metrics.inc('netdiag_pcap_capture_errors_total', { host: ctx.host, interface: cfg.interface! });
             ctx.log.warn('live capture stopped, restarting', { interface: cfg.interface, error: r.error, backoffSeconds: backoff });
             // A run that lasted a while resets the back-off.
             if (ctx.now() - started > cfg.maxBackoffSeconds * 1000) backoff = cfg.backoffSeconds;
             await sleep(backoff * 1000, signal);
             backoff = Math.min(backoff * 2, cfg.maxBackoffSeconds);
-            if (!signal.aborted) ctx.metrics.inc('netdiag_pcap_capture_restarts_total', { interface: cfg.interface! });
+            if (!signal.aborted) ctx.metrics.inc('netdiag_pcap_capture_restarts_total', { host: ctx.host, interface: cfg.interface! });
           }
         })(),
       );

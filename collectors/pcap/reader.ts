@@ -67,6 +67,8 @@ export function captureFormat(head: Buffer): CaptureInfo['format'] | undefined {
 
 /** Largest record a pcap file may claim (libpcap's MAXIMUM_SNAPLEN is 262144). */
 const MAX_PCAP_RECORD = 262_144;
+/** Bytes of a new chunk joined to a straddling record (a whole pcap record fits). */
+const STRADDLE_BYTES = MAX_PCAP_RECORD + 64;
 /** Largest pcapng block accepted (a packet plus generous options). */
 const MAX_PCAPNG_BLOCK = 16 * 1024 * 1024;
 
@@ -108,8 +110,13 @@ export async function readCapture(stream: Readable, path: string, onPacket: (p: 
     (e as NetdiagError & { result?: ReadResult }).result = res;
     throw e;
   };
-  const u32 = (o: number) => (le ? buf.readUInt32LE(o) : buf.readUInt32BE(o));
-  const u16 = (o: number) => (le ? buf.readUInt16LE(o) : buf.readUInt16BE(o));
+  // Plain byte arithmetic: Buffer's read methods validate their arguments on every call, and
+  // every offset here is bounds-checked before it is read.
+  const u32 = (o: number) => {
+    const b = buf;
+    return le ? (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24)) >>> 0 : ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
+  };
+  const u16 = (o: number) => (le ? buf[o]! | (buf[o + 1]! << 8) : (buf[o]! << 8) | buf[o + 1]!);
 
   /** Parse as many complete units as buf holds; returns false when more bytes are needed. */
   const step = (): boolean => {
@@ -263,14 +270,31 @@ export async function readCapture(stream: Readable, path: string, onPacket: (p: 
 
   for await (const chunk of stream as AsyncIterable<Buffer>) {
     res.bytes += chunk.length;
-    if (pos < buf.length) {
+    const left = buf.length - pos;
+    if (left > 0) {
+      // A unit straddles the chunks: finish it in a small buffer (the leftover plus the head of
+      // the new chunk) and go on in the chunk itself, rather than copying every chunk.
       base += pos;
-      buf = Buffer.concat([buf.subarray(pos), chunk]);
+      buf = Buffer.concat([buf.subarray(pos), chunk.subarray(0, Math.min(chunk.length, STRADDLE_BYTES))]);
+      pos = 0;
+      while (pos < left && step()) {
+        /* records delivered inside step */
+      }
+      if (pos >= left) {
+        base += left;
+        pos -= left;
+        buf = chunk;
+      } else {
+        // The unit is larger than the straddle buffer (big pcapng blocks): join it whole.
+        base += pos;
+        buf = Buffer.concat([buf.subarray(pos, left), chunk]);
+        pos = 0;
+      }
     } else {
       base += buf.length;
       buf = chunk;
+      pos = 0;
     }
-    pos = 0;
     while (step()) {
       /* records delivered inside step */
     }

@@ -173,6 +173,8 @@ class ApiError extends Error {
   }
 }
 const invalid = (msg: string) => new ApiError(431, 4350, msg);
+const badValue = (cmd: string, p: string, v: string, type: 'long' | 'integer') =>
+  new ApiError(431, 9999, `Unable to execute API command ${cmd.toLowerCase()} due to invalid value. Invalid parameter ${p} value=${v} due to incorrect ${type} value format, or entity does not exist or due to incorrect parameter annotation for the field in api cmd class.`);
 const missing = (cmd: string, p: string) => new ApiError(431, 9999, `Unable to execute API command ${cmd.toLowerCase()} due to missing parameter ${p}`);
 
 const isoNoMs = (ms: number) => `${new Date(ms).toISOString().slice(0, 19)}+0000`;
@@ -237,9 +239,10 @@ export async function startCloudStackSimulator(opts: CloudStackSimOptions = {}):
   }
   const jobs = new Map<string, Job>();
 
-  const byId = (list: Json[], id: string, what: string) => {
+  /** An `id`-type parameter naming no object: ParamProcessWorker's PARAM_ERROR (431, ServerApiException 9999). */
+  const byId = (list: Json[], id: string, cmd: string, param = 'id') => {
     const o = list.find((x) => x.id === id);
-    if (!o) throw invalid(`Unable to find ${what} by id ${id}`);
+    if (!o) throw badValue(cmd, param, id, 'long');
     return o;
   };
 
@@ -250,13 +253,13 @@ export async function startCloudStackSimulator(opts: CloudStackSimOptions = {}):
     let size = maxPage;
     if (sizeS !== undefined) {
       size = Number(sizeS);
-      if (!Number.isInteger(size) || (size < 1 && size !== -1)) throw invalid(`Unable to execute API command ${cmd.toLowerCase()} due to invalid value. Invalid parameter pagesize value=${sizeS} due to incorrect long value format, or entity does not exist or due to incorrect parameter annotation for the field in api cmd class.`);
+      if (!Number.isInteger(size) || (size < 1 && size !== -1)) throw badValue(cmd, 'pagesize', sizeS, 'integer');
       if (size > maxPage) throw invalid(`Page size can't exceed max allowed page size value: ${maxPage}`);
       if (size === -1) size = maxPage;
     }
     if (pageS !== undefined) {
       page = Number(pageS);
-      if (!Number.isInteger(page) || page < 1) throw invalid(`Unable to execute API command ${cmd.toLowerCase()} due to invalid value. Invalid parameter page value=${pageS} due to incorrect long value format, or entity does not exist or due to incorrect parameter annotation for the field in api cmd class.`);
+      if (!Number.isInteger(page) || page < 1) throw badValue(cmd, 'page', pageS, 'integer');
       if (sizeS === undefined) throw invalid('pageSize parameter is required when page is specified');
     }
     const keyword = p.get('keyword')?.toLowerCase();
@@ -276,15 +279,23 @@ export async function startCloudStackSimulator(opts: CloudStackSimOptions = {}):
     return { jobid };
   };
 
-  const mtu = (p: Map<string, string>, name: string, maxConf: string): number | undefined => {
+  /** A configuration value, zone-scoped when set for the zone (the lab keeps one value per name). */
+  const conf = (name: string): string | undefined => inventory.configurations.find((c) => c.name === name)?.value as string | undefined;
+
+  /**
+   * updateNetwork's MTUs as NetworkMtuServiceImpl.validateMtuOnUpdate treats them: ignored unless
+   * allow.end.users.to.specify.vr.mtu is true for the zone, clamped to vr.*.interface.max.mtu,
+   * raised to the minimum 68; a VPC tier's public MTU is ignored. Never an error.
+   */
+  const mtu = (p: Map<string, string>, name: string, maxConf: string, n: Json): number | undefined => {
     const v = p.get(name);
     if (v === undefined) return undefined;
-    const n = Number(v);
-    if (!Number.isInteger(n)) throw invalid(`Unable to execute API command updatenetwork due to invalid value. Invalid parameter ${name} value=${v} due to incorrect integer value format, or entity does not exist or due to incorrect parameter annotation for the field in api cmd class.`);
-    const max = Number(inventory.configurations.find((c) => c.name === maxConf)?.value ?? 1500);
-    if (n < 68) throw invalid(`Invalid MTU value ${n}: the minimum MTU is 68`);
-    if (n > max) throw invalid(`Public/Private MTU ${n} exceeds the maximum ${max} configured in ${maxConf}`);
-    return n;
+    const x = Number(v);
+    if (!/^-?\d+$/.test(v) || !Number.isSafeInteger(x)) throw badValue('updateNetwork', name, v, 'integer');
+    if (conf('allow.end.users.to.specify.vr.mtu') !== 'true') return undefined;
+    if (name === 'publicmtu' && n.vpcid !== undefined) return undefined;
+    const max = Number(conf(maxConf) ?? 1500);
+    return x > max ? max : x < 68 ? 68 : x;
   };
 
   const handlers: Record<string, (p: Map<string, string>, cmd: string) => Json> = {
@@ -298,7 +309,7 @@ export async function startCloudStackSimulator(opts: CloudStackSimOptions = {}):
     listhosts: (p, c) => list(c, p, filter(inventory.hosts, p, ['id', 'zoneid', 'type', 'state', 'resourcestate', 'hypervisor', 'name'])),
     listniciranvpdevices: (p, c) => {
       if (!p.has('physicalnetworkid') && !p.has('nvpdeviceid')) throw invalid('Either physical network Id or Nicira device Id must be specified');
-      if (p.has('physicalnetworkid')) byId(inventory.physicalNetworks, p.get('physicalnetworkid')!, 'physical network');
+      if (p.has('physicalnetworkid')) byId(inventory.physicalNetworks, p.get('physicalnetworkid')!, c, 'physicalnetworkid');
       return list(c, p, filter(inventory.nvpDevices, p, ['physicalnetworkid', 'nvpdeviceid']));
     },
     listniciranvpdevicenetworks: (p, c) => {
@@ -309,7 +320,7 @@ export async function startCloudStackSimulator(opts: CloudStackSimOptions = {}):
       return list(c, p, inventory.networks.filter((n) => n.physicalnetworkid === dev.physicalnetworkid && n.broadcastdomaintype === 'Lswitch'));
     },
     listconfigurations: (p, c) => {
-      if (p.has('zoneid')) byId(inventory.zones, p.get('zoneid')!, 'zone');
+      if (p.has('zoneid')) byId(inventory.zones, p.get('zoneid')!, c, 'zoneid');
       // with a zone id, only the zone-scoped settings (with that zone's value)
       const all = p.has('zoneid') ? inventory.configurations.filter((x) => x.scope === 'zone').map((x) => ({ ...x, id: p.get('zoneid') })) : inventory.configurations;
       return list(c, p, filter(all, p, ['name', 'category']));
@@ -318,9 +329,9 @@ export async function startCloudStackSimulator(opts: CloudStackSimOptions = {}):
     restartnetwork: (p, c) => {
       const id = p.get('id');
       if (!id) throw missing(c, 'id');
-      const n = byId(inventory.networks, id, 'network');
+      const n = byId(inventory.networks, id, c);
       return startJob(c, 'Network', id, () => {
-        if (n.state !== 'Implemented' && n.state !== 'Setup') throw new ApiError(530, 4350, `Network is not in the right state to be restarted. Correct states are: Implemented, Setup`);
+        if (n.state !== 'Implemented' && n.state !== 'Setup') throw new ApiError(530, undefined, `Network is not in the right state to be restarted. Correct states are: Implemented, Setup`);
         n.restartrequired = false;
         return { success: true };
       });
@@ -328,9 +339,9 @@ export async function startCloudStackSimulator(opts: CloudStackSimOptions = {}):
     updatenetwork: (p, c) => {
       const id = p.get('id');
       if (!id) throw missing(c, 'id');
-      const n = byId(inventory.networks, id, 'network');
-      const pub = mtu(p, 'publicmtu', 'vr.public.interface.max.mtu');
-      const priv = mtu(p, 'privatemtu', 'vr.private.interface.max.mtu');
+      const n = byId(inventory.networks, id, c);
+      const pub = mtu(p, 'publicmtu', 'vr.public.interface.max.mtu', n);
+      const priv = mtu(p, 'privatemtu', 'vr.private.interface.max.mtu', n);
       const name = p.get('name');
       const displaytext = p.get('displaytext');
       return startJob(c, 'Network', id, () => {
@@ -344,7 +355,7 @@ export async function startCloudStackSimulator(opts: CloudStackSimOptions = {}):
     preparehostformaintenance: (p, c) => {
       const id = p.get('id');
       if (!id) throw missing(c, 'id');
-      const h = byId(inventory.hosts, id, 'host');
+      const h = byId(inventory.hosts, id, c);
       if (h.resourcestate !== 'Enabled' && h.resourcestate !== 'Disabled') throw invalid(`Cannot perform maintain when resource state is ${String(h.resourcestate)}, hostId = ${id}`);
       return startJob(c, 'Host', id, () => {
         h.resourcestate = 'PrepareForMaintenance';
@@ -356,9 +367,9 @@ export async function startCloudStackSimulator(opts: CloudStackSimOptions = {}):
     cancelhostmaintenance: (p, c) => {
       const id = p.get('id');
       if (!id) throw missing(c, 'id');
-      const h = byId(inventory.hosts, id, 'host');
+      const h = byId(inventory.hosts, id, c);
       return startJob(c, 'Host', id, () => {
-        if (!['Maintenance', 'PrepareForMaintenance', 'ErrorInMaintenance'].includes(String(h.resourcestate))) throw new ApiError(530, 4250, `Cannot transit from resource state ${String(h.resourcestate)} to Enabled for host ${id}: the host is not in maintenance`);
+        if (!['Maintenance', 'PrepareForMaintenance', 'ErrorInMaintenance'].includes(String(h.resourcestate))) throw new ApiError(530, undefined, `Cannot transit from resource state ${String(h.resourcestate)} to Enabled for host ${id}: the host is not in maintenance`);
         h.resourcestate = 'Enabled';
         return { host: clean({ ...h }) };
       });
@@ -367,16 +378,17 @@ export async function startCloudStackSimulator(opts: CloudStackSimOptions = {}):
       const id = p.get('jobid');
       if (!id) throw missing(c, 'jobid');
       const j = jobs.get(id);
-      if (!j) throw invalid(`Unable to find job by id ${id}`);
+      if (!j) throw badValue(c, 'jobid', id, 'long');
       const base = { jobid: j.jobid, accountid: 'a0000000-0000-4000-8000-000000000002', userid: 'a0000000-0000-4000-8000-000000000003', cmd: JOB_CMD[j.command.toLowerCase()]!.cls, jobinstancetype: j.instanceType, jobinstanceid: j.instanceId, created: isoNoMs(j.created) };
       if (j.jobstatus === 0 && now() < j.doneAt) return { ...base, jobstatus: 0, jobprocstatus: 0, jobresultcode: 0 };
       if (j.jobstatus === 0) {
         try {
-          if (j.failure) throw new ApiError(j.failure.errorcode ?? 530, j.failure.cserrorcode ?? 4250, j.failure.errortext ?? `Failed to ${j.command.replace(/([A-Z])/g, ' $1').toLowerCase()}`);
+          if (j.failure) throw new ApiError(j.failure.errorcode ?? 530, j.failure.cserrorcode, j.failure.errortext ?? `Failed to ${j.command.replace(/([A-Z])/g, ' $1').toLowerCase()}`);
           j.result = j.finish();
           j.jobstatus = 1;
         } catch (e) {
-          const ae = e instanceof ApiError ? e : new ApiError(530, 4250, 'Command failed due to Internal Server Error');
+          // ApiAsyncJobDispatcher: {errorcode, errortext} (530 unless a ServerApiException said otherwise)
+          const ae = e instanceof ApiError ? e : new ApiError(530, undefined, 'Command failed due to Internal Server Error');
           j.result = clean({ errorcode: ae.errorcode, cserrorcode: ae.cserrorcode, errortext: ae.message });
           j.jobstatus = 2;
         }
@@ -460,7 +472,7 @@ export async function startCloudStackSimulator(opts: CloudStackSimOptions = {}):
       return;
     }
     if (!known) {
-      fail(432, 9999, `The given command:${cmdRaw} does not exist or it is not available for user`);
+      fail(432, 9999, `Unknown API command: ${cmdRaw}`); // ApiServer.handleRequest, UNSUPPORTED_ACTION_ERROR
       return;
     }
     try {

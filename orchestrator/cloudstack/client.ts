@@ -103,7 +103,8 @@ export class CloudStackClient {
   private readonly opts: CloudStackClientOptions;
   private readonly ca?: Buffer;
   private readonly log: Logger;
-  private nextStart = 0;
+  private tokens = Number.POSITIVE_INFINITY;
+  private refilledAt = Date.now();
 
   constructor(opts: CloudStackClientOptions) {
     let u: URL;
@@ -140,15 +141,19 @@ export class CloudStackClient {
     return (this.opts.now ?? Date.now)();
   }
 
-  /** Wait for the rate limit: request starts at least 1/rate apart. */
+  /**
+   * Wait for the rate limit: a token bucket of `rate` tokens refilled at `rate` per second, so a
+   * burst of one second's worth goes at once and a sustained run stays under `rate` calls per
+   * second (CloudStack's api.throttling counts calls per interval).
+   */
   private async throttle(): Promise<void> {
     const rate = this.opts.rateLimitPerSecond ?? 20;
     if (!(rate > 0) || !Number.isFinite(rate)) return;
-    const gap = 1000 / rate;
     const t = Date.now();
-    const start = Math.max(t, this.nextStart);
-    this.nextStart = start + gap;
-    if (start > t) await sleep(start - t);
+    this.tokens = Math.min(rate, this.tokens + ((t - this.refilledAt) * rate) / 1000);
+    this.refilledAt = t;
+    this.tokens -= 1;
+    if (this.tokens < 0) await sleep((-this.tokens * 1000) / rate);
   }
 
   private signedUrl(command: string, params: Params): string {

@@ -113,6 +113,18 @@ describe('orchestrator end to end (CloudStack + NVP simulators, hv-01/hv-02 OVS 
     }
   });
 
+  it('calls nothing stale when the CloudStack network listing is only partial', async () => {
+    // the first listNetworks call (listall=true) succeeds, the next (projectid=-1) fails: partial
+    cs.inject({ command: 'listNetworks', status: 530, after: 1, times: Infinity });
+    try {
+      const { report } = await diagnose(['--bundle', BUNDLE, ...orchestratorArgs()]);
+      expect(stale(report)).toEqual([]);
+      expect(report.inputs.find((i) => i.type === 'cloudstack-api')!.error).toMatch(/networks: .*530/);
+    } finally {
+      cs.clearFaults();
+    }
+  });
+
   it('calls no switch stale when CloudStack\'s NVP devices cannot be listed', async () => {
     const proxy = await faultyProxy(cs.url, /^listNiciraNvpDevices$/i);
     try {

@@ -51,6 +51,21 @@ describe('cloudstack-api online collector', () => {
     expect(sim.requests.filter((r) => r.command === 'listNetworks' && r.params.listall === 'true' && r.params.page === '3').length).toBeGreaterThan(0);
   });
 
+  it('reads project networks too (projectid=-1), once each', async () => {
+    const project = { ...sim.inventory.networks[0]!, id: 'b6a1c2d3-0003-4e5f-8a9b-000000000301', name: 'project-net', projectid: 'p0000000-0000-4000-8000-000000000001', broadcasturi: 'vswitch://2050' };
+    sim.inventory.networks.push(project);
+    try {
+      const { obs, c } = ctx();
+      await collector.collect(opts(), c);
+      const ids = obs.filter((o) => o.kind === 'cloudstack.network').map((o) => (o.data as { id: string }).id);
+      expect(ids.filter((i) => i === project.id)).toHaveLength(1);
+      expect(ids).toHaveLength(networks.length + 1);
+      expect(listings(obs).networks).toMatchObject({ complete: true, count: networks.length + 1 });
+    } finally {
+      sim.inventory.networks.pop();
+    }
+  });
+
   it('a listing that breaks mid-paging is incomplete, keeps the rest, and fails the input', async () => {
     sim.inject({ command: 'listNetworks', status: 503, after: 1, times: Infinity });
     const { obs, c } = ctx();

@@ -186,3 +186,74 @@ describe('captures of real kernel traffic, checked against tshark', () => {
     expect(emitted.filter((o) => o.kind === 'pcap.capture')).toHaveLength(1);
   });
 });
+
+describe('live capture (serve)', () => {
+  it('tcpdump in the namespace, windows of 1 s: tunnel observations and packet metrics; a failing tcpdump is restarted with back-off', async () => {
+    const { pcapLiveCollector, pcapLiveSchema } = await import('../../../collectors/pcap/live.js');
+    const { runCommand } = await import('../../../core/exec.js');
+    const emitted: { kind: string; data: unknown }[] = [];
+    const counters = new Map<string, number>();
+    const ctx = {
+      emit: (o: { kind: string; data: unknown }) => emitted.push(o),
+      metrics: {
+        inc: (name: string, labels: Record<string, string> = {}, v = 1) => counters.set(`${name}${JSON.stringify(labels)}`, (counters.get(`${name}${JSON.stringify(labels)}`) ?? 0) + v),
+        set() {},
+        reset() {},
+      },
+      log: nullLogger,
+      exec: runCommand,
+      host: 'hv-01',
+      roots: { sys: '/sys', proc: '/proc' },
+      now: Date.now,
+    };
+    await lab.setAllMtu(1500);
+    const cfg = pcapLiveSchema.parse({ interface: 'a0', netns: lab.ns.a, windowSeconds: 1 });
+    expect(cfg.snaplen).toBe(256);
+    const ac = new AbortController();
+    const running = pcapLiveCollector.run!(ctx as never, cfg, ac.signal);
+    await new Promise((r) => setTimeout(r, 1500));
+    for (let i = 0; i < 3; i++) {
+      await lab.run(lab.ns.a, 'ping', '-c', '2', '-i', '0.2', '-s', '1472', '10.42.0.2').catch(() => '');
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    ac.abort();
+    await running;
+    const tunnels = emitted.filter((o) => o.kind === 'pcap.tunnel').map((o) => o.data as { type: string; key?: number; outerFragments: number });
+    expect(tunnels.some((t) => t.type === 'vxlan' && t.key === 42 && t.outerFragments > 0)).toBe(true);
+    expect(emitted.filter((o) => o.kind === 'pcap.capture').length).toBeGreaterThanOrEqual(2); // several windows
+    expect(counters.get('netdiag_pcap_packets_total{"host":"hv-01","interface":"a0"}')).toBeGreaterThan(0);
+    // snaplen 256 cuts the 1514-byte frames: counted, and sizes still come from orig_len.
+    expect(counters.get('netdiag_pcap_truncated_records_total{"host":"hv-01","interface":"a0"}')).toBeGreaterThan(0);
+
+    // A tcpdump that cannot start: restarted with back-off, each failure counted.
+    const bad = pcapLiveSchema.parse({ interface: 'nosuchif0', netns: lab.ns.a, backoffSeconds: 0.2, maxBackoffSeconds: 0.4 });
+    const ac2 = new AbortController();
+    const r2 = pcapLiveCollector.run!(ctx as never, bad, ac2.signal);
+    await new Promise((r) => setTimeout(r, 2000));
+    ac2.abort();
+    await r2;
+    const restarts = counters.get('netdiag_pcap_capture_restarts_total{"host":"hv-01","interface":"nosuchif0"}') ?? 0;
+    expect(restarts).toBeGreaterThanOrEqual(2);
+    expect(restarts).toBeLessThanOrEqual(8); // back-off bounds the rate
+  }, 30_000);
+
+  it('a rotating capture directory: finished files are read once each', async () => {
+    const { pcapLiveCollector, pcapLiveSchema } = await import('../../../collectors/pcap/live.js');
+    const { mkdtemp } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const dir = await mkdtemp(join(tmpdir(), 'nd-pcap-rot-'));
+    await copyFile(files.frag!, join(dir, 'cap.pcap0'));
+    await copyFile(files.df!, join(dir, 'cap.pcapng1'));
+    const emitted: { kind: string; data: { capture?: string } }[] = [];
+    const ctx = { emit: (o: never) => emitted.push(o), metrics: nullMetrics, log: nullLogger, host: 'hv-01', roots: { sys: '/sys', proc: '/proc' }, now: () => Date.now() + 60_000 };
+    const ac = new AbortController();
+    const running = pcapLiveCollector.run!(ctx as never, pcapLiveSchema.parse({ directory: dir, scanSeconds: 0.2 }), ac.signal);
+    await new Promise((r) => setTimeout(r, 1000));
+    ac.abort();
+    await running;
+    const caps = emitted.filter((o) => o.kind === 'pcap.capture');
+    expect(caps.map((c) => c.data.capture!.split('/').pop()).sort()).toEqual(['cap.pcap0', 'cap.pcapng1']);
+    const { rm } = await import('node:fs/promises');
+    await rm(dir, { recursive: true, force: true });
+  });
+});

@@ -79,6 +79,30 @@ describe('CloudStack simulator', () => {
     expect(nvpNoArg.body.listniciranvpdevicesresponse).toMatchObject({ errorcode: 431, cserrorcode: 4350 });
   });
 
+  it('serves listNetworkServiceProviders and listNiciraNvpDeviceNetworks, and takes a POSTed form too', async () => {
+    const nsp = await get(handSigned([['command', 'listNetworkServiceProviders'], ['response', 'json'], ['apikey', APIKEY], ['name', 'NiciraNvp']]));
+    expect(nsp.body.listnetworkserviceprovidersresponse).toMatchObject({ count: 1, networkserviceprovider: [{ name: 'NiciraNvp', state: 'Enabled' }] });
+    const q = new URL(handSigned([['command', 'listNiciraNvpDeviceNetworks'], ['response', 'json'], ['apikey', APIKEY], ['nvpdeviceid', '7f3b2c1a-0000-4a00-8000-00000000d001']])).search.slice(1);
+    const r = await fetch(sim.url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: q });
+    const body = (await r.json()) as { listniciranvpdevicenetworksresponse: { count: number; network: { broadcastdomaintype: string }[] } };
+    expect(r.status).toBe(200);
+    // every Lswitch network of the device's physical network, in any state (old-project is Allocated)
+    expect(body.listniciranvpdevicenetworksresponse.count).toBe(4);
+    expect(body.listniciranvpdevicenetworksresponse.network.every((n) => n.broadcastdomaintype === 'Lswitch')).toBe(true);
+  });
+
+  it('takes faults at start-up too (a proxy\'s HTML 502 before any verification)', async () => {
+    const faulty = await startCloudStackSimulator({ faults: [{ command: 'listZones', status: 502, body: '<html><body>502 Bad Gateway</body></html>' }] });
+    try {
+      const r = await fetch(`${faulty.url}?command=listZones`);
+      expect(r.status).toBe(502);
+      expect(await r.text()).toContain('Bad Gateway');
+      expect((await fetch(`${faulty.url}?command=listZones`)).status).toBe(401); // once only
+    } finally {
+      await faulty.close();
+    }
+  });
+
   it('records requests without the api key or signature', () => {
     const text = JSON.stringify(sim.requests);
     expect(text).not.toContain(APIKEY);

@@ -155,8 +155,19 @@ describe('CloudStackClient', () => {
 
   it('runs async jobs through queryAsyncJobResult (pending, then succeeded)', async () => {
     const net = networks.find((n) => n.name === 'gre-app')!;
-    const r = await client().runAsync<{ network: { id: string; publicmtu: number; privatemtu: number } }>('updateNetwork', { id: net.id, publicmtu: 1450, privatemtu: 1400 }, { pollMs: 50 });
-    expect(r.network).toMatchObject({ id: net.id, publicmtu: 1450, privatemtu: 1400 });
+    type Net = { network: { id: string; publicmtu: number; privatemtu: number } };
+    // allow.end.users.to.specify.vr.mtu=false (the lab default): CloudStack ignores the MTUs
+    expect((await client().runAsync<Net>('updateNetwork', { id: net.id, publicmtu: 1450, privatemtu: 1400 }, { pollMs: 50 })).network).toMatchObject({ publicmtu: 1500, privatemtu: 1500 });
+    const allow = sim.inventory.configurations.find((c) => c.name === 'allow.end.users.to.specify.vr.mtu')!;
+    allow.value = 'true';
+    try {
+      const r = await client().runAsync<Net>('updateNetwork', { id: net.id, publicmtu: 1450, privatemtu: 1400 }, { pollMs: 50 });
+      expect(r.network).toMatchObject({ id: net.id, publicmtu: 1450, privatemtu: 1400 });
+      // above vr.*.interface.max.mtu: clamped to it, below 68: raised to 68 (validateMtuOnUpdate)
+      expect((await client().runAsync<Net>('updateNetwork', { id: net.id, publicmtu: 9000, privatemtu: 20 }, { pollMs: 50 })).network).toMatchObject({ publicmtu: 1500, privatemtu: 68 });
+    } finally {
+      allow.value = 'false';
+    }
     expect(count('queryAsyncJobResult')).toBeGreaterThanOrEqual(2); // at least one pending poll
     expect(await client().runAsync('restartNetwork', { id: net.id, cleanup: false }, { pollMs: 50 })).toEqual({ success: true });
     const host = hosts[0]!;
@@ -187,9 +198,12 @@ describe('CloudStackClient', () => {
   });
 
   it('bad parameters are 431 (4350 for invalid values) and unknown commands 432', async () => {
-    const e1 = await caught(client().runAsync('updateNetwork', { id: networks[0]!.id, publicmtu: 9000 }));
+    const e1 = await caught(client().request('listNetworks', { page: 1, pagesize: 501 }));
     expect(e1).toBeInstanceOf(CloudStackParamError);
     expect(e1).toMatchObject({ errorcode: 431, cserrorcode: 4350, exception: 'InvalidParameterValueException', apiError: 'PARAM_ERROR' });
+    const e0 = await caught(client().runAsync('updateNetwork', { id: 'no-such-network', publicmtu: 1450 }));
+    expect(e0).toMatchObject({ errorcode: 431, cserrorcode: 9999, errortext: expect.stringContaining('Invalid parameter id value=no-such-network') });
+    expect(await caught(client().runAsync('updateNetwork', { id: networks[0]!.id, publicmtu: 'big' }))).toBeInstanceOf(CloudStackParamError);
     const e2 = await caught(client().request('listNiciraNvpDeviceNetworks'));
     expect(e2).toMatchObject({ errorcode: 431, cserrorcode: 9999, exception: 'ServerApiException' });
     expect((await client().list('listNiciraNvpDeviceNetworks', 'network', { nvpdeviceid: NVP_DEVICE_ID })).length).toBe(4);
@@ -213,11 +227,14 @@ describe('CloudStackClient', () => {
     expect(cloudStackErrorFor({ command: 'x', status: 530, errorcode: 530 }).retryable).toBe(true);
   });
 
-  it('spaces requests by the client-side rate limit', async () => {
-    const c = client({ rateLimitPerSecond: 20 });
+  it('keeps to the client-side rate limit: a burst of one second\'s worth, then rate per second', async () => {
+    const c = client({ rateLimitPerSecond: 10 });
     const t0 = Date.now();
-    await Promise.all(Array.from({ length: 6 }, () => c.request('listZones')));
-    expect(Date.now() - t0).toBeGreaterThanOrEqual(5 * 50 - 10);
+    await Promise.all(Array.from({ length: 10 }, () => c.request('listZones')));
+    expect(Date.now() - t0).toBeLessThan(500);
+    const t1 = Date.now();
+    await Promise.all(Array.from({ length: 4 }, () => c.request('listZones')));
+    expect(Date.now() - t1).toBeGreaterThanOrEqual(4 * 100 - 30);
   });
 });
 
