@@ -17,10 +17,11 @@
  */
 import { z } from 'zod';
 import { excerpt, makeFinding, type Finding } from '../../core/finding.js';
-import type { LinkInfo, OvsInterfaceInfo } from '../../core/kinds.js';
+import type { LinkInfo } from '../../core/kinds.js';
 import '../../core/kinds.js';
 import type { Observation, ObservationReader } from '../../core/observation.js';
 import { encapOverhead, isEncapsulation, type Encapsulation } from '../mtu_fragmentation/overhead.js';
+import { ovsInventory } from '../../collectors/ovs/model.js';
 
 export const mtuMismatchSchema = z
   .object({
@@ -132,21 +133,24 @@ export function analyzeMtuMismatch(obs: ObservationReader, cfg: MtuMismatchConfi
     }
   }
 
-  // 2 + 3. OVS.
-  const ovs = latestBy(obs.get('ovs.interface'), (o) => `${o.host ?? ''}\0${(o.data as OvsInterfaceInfo).name}`) as Map<string, Observation<'ovs.interface'>>;
+  // 2 + 3. OVS: the joined inventory (JSON listings read as separate files carry the bridge only via uuids).
+  const ovsSource = new Map<string, string>();
+  for (const o of obs.get('ovs.interface')) ovsSource.set(`${o.host ?? ''}\0${o.data.name}`, o.source);
   const bridges = new Map<string, Observation<'ovs.interface'>[]>();
-  for (const o of ovs.values()) {
-    const i = o.data;
-    if (i.mtuRequest !== undefined && i.mtu !== undefined && i.mtu !== i.mtuRequest && i.ofport !== -1) {
-      push(o.host, i.name, 'none', i.mtu, i.mtuRequest, `OVS interface ${i.name}${i.bridge ? ` on ${i.bridge}` : ''} asks for MTU ${i.mtuRequest} (mtu_request) but runs at ${i.mtu}: the device refused it`, [
-        { source: o.source, excerpt: `${i.name}: mtu=${i.mtu} mtu_request=${i.mtuRequest} type=${i.type || 'system'}` },
-      ]);
+  for (const [hk, inv] of ovsInventory(obs)) {
+    for (const i of inv.interfaces.values()) {
+      const o = { kind: 'ovs.interface', host: hk || undefined, source: ovsSource.get(`${hk}\0${i.name}`) ?? 'ovsdb', data: i } as Observation<'ovs.interface'>;
+      if (i.mtuRequest !== undefined && i.mtu !== undefined && i.mtu !== i.mtuRequest && i.ofport !== -1) {
+        push(o.host, i.name, 'none', i.mtu, i.mtuRequest, `OVS interface ${i.name}${i.bridge ? ` on ${i.bridge}` : ''} asks for MTU ${i.mtuRequest} (mtu_request) but runs at ${i.mtu}: the device refused it`, [
+          { source: o.source, excerpt: `${i.name}: mtu=${i.mtu} mtu_request=${i.mtuRequest} type=${i.type || 'system'}` },
+        ]);
+      }
+      if (!i.bridge) continue;
+      const k = `${hk}\0${i.bridge}`;
+      (bridges.get(k) ?? bridges.set(k, []).get(k)!).push(o);
     }
-    if (!i.bridge) continue;
-    const k = `${o.host ?? ''}\0${i.bridge}`;
-    (bridges.get(k) ?? bridges.set(k, []).get(k)!).push(o);
   }
-  for (const [k, members] of bridges) {
+  for (const [k, members] of [...bridges].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     const [host, bridge] = k.split('\0') as [string, string];
     const tunnels = members.filter((o) => isEncapsulation(o.data.type));
     if (!tunnels.length) continue;
@@ -167,7 +171,9 @@ export function analyzeMtuMismatch(obs: ObservationReader, cfg: MtuMismatchConfi
       const required = overlay.data.mtu! + overhead;
       if (required <= up.mtu || done.has(type)) continue;
       done.add(type);
+      // One finding per (host, underlay, encapsulation): its id is the subject's.
       if (seen.has(`${host}\0${up.interface}\0${type}`)) continue;
+      seen.add(`${host}\0${up.interface}\0${type}`);
       push(
         host || undefined,
         up.interface,

@@ -100,7 +100,9 @@ export async function startPcapLab(): Promise<PcapLab> {
       const args =
         tool === 'dumpcap'
           ? ['netns', 'exec', n, 'dumpcap', '-i', iface, '-w', file]
-          : ['netns', 'exec', n, 'tcpdump', '-i', iface, '-s', '0', '-U', '-n', ...(tool === 'tcpdump-ns' ? ['--time-stamp-precision', 'nano'] : []), '-w', file];
+          : // --immediate-mode: without it packets wait in the kernel ring up to a second, and
+            // those still there when tcpdump is stopped never reach the file.
+            ['netns', 'exec', n, 'tcpdump', '-i', iface, '-s', '0', '-U', '-n', '--immediate-mode', ...(tool === 'tcpdump-ns' ? ['--time-stamp-precision', 'nano'] : []), '-w', file];
       const child = spawn('ip', args, { stdio: ['ignore', 'pipe', 'pipe'] });
       children.push(child);
       await waitFor(child, tool === 'dumpcap' ? /Capturing on/ : /listening on/, 'stderr');
@@ -116,7 +118,8 @@ export async function startPcapLab(): Promise<PcapLab> {
         }
       }
       return async () => {
-        await new Promise((r) => setTimeout(r, 300));
+        // dumpcap has no immediate mode: give its ring buffer time to be read before stopping it.
+        await new Promise((r) => setTimeout(r, tool === 'dumpcap' ? 1500 : 300));
         await stopChild(child);
       };
     },

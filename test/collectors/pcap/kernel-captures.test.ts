@@ -2,9 +2,9 @@
  * Captures made here from real kernel traffic (test/helpers/pcaplab.ts): VXLAN on 4789 and 8472,
  * VXLAN over IPv6, a userspace gretap endpoint (key 42), an underlay at 1500 so encapsulated
  * pings fragment, a 1400-byte hop behind a router so it sends ICMP frag-needed (DF VXLAN) and
- * ICMPv6 Packet Too Big, a clean run at 1600; tcpdump µs and ns pcap, dumpcap pcapng; and VLAN
- * tags from an Open vSwitch access port seen on its trunk. Every number netdiag reports is
- * compared with tshark's reading of the same file.
+ * ICMPv6 Packet Too Big, a clean run at 1600; tcpdump µs and ns pcap, dumpcap pcapng; VLAN
+ * tags from an Open vSwitch access port seen on its trunk; GRE from an OVS userspace tunnel port.
+ * Every number netdiag reports is compared with tshark's reading of the same file.
  */
 import { execFileSync } from 'node:child_process';
 import { copyFile, readFile, writeFile } from 'node:fs/promises';
@@ -71,20 +71,47 @@ beforeAll(async () => {
   await ping('10.42.0.2', 2000, 2);
   await lab.greping(1472, 3);
   await stop();
-  // 2. Clean: underlay 1600 carries 1500-byte guest packets whole (ns timestamps).
-  await lab.setAllMtu(1600);
-  files.clean = join(d, 'clean.pcap');
-  stop = await lab.capture(lab.ns.a, 'a0', files.clean, 'tcpdump-ns');
-  await ping('10.42.0.2', 1472);
-  await stop();
-  // 3. A 1400-byte hop behind R: DF VXLAN on 8472 draws frag-needed, VXLAN over IPv6 draws PTB (pcapng).
-  await lab.setAllMtu(1500);
-  await lab.setHopMtu(1400);
-  files.df = join(d, 'df.pcapng');
-  stop = await lab.capture(lab.ns.a, 'a0', files.df, 'dumpcap');
-  await ping('10.43.0.2', 1400);
-  await ping('10.60.0.2', 1400);
-  await stop();
+  // Real traffic on a shared, loaded machine can lose a race (a capture not yet active, a ping
+  // timing out): a scenario whose capture lacks its defining event is captured again (≤ 3 times).
+  // What is asserted is then compared with tshark on the final file.
+  const scenario = async (file: string, tool: 'tcpdump' | 'tcpdump-ns' | 'dumpcap', prepare: () => Promise<void>, act: () => Promise<void>, ok: (s: CaptureSummary) => boolean) => {
+    for (let attempt = 1; ; attempt++) {
+      await prepare();
+      const halt = await lab.capture(lab.ns.a, 'a0', file, tool);
+      await act();
+      await halt();
+      if (ok(await analyse(file)) || attempt === 3) return;
+    }
+  };
+  // 2. Clean: underlay 1600 carries 1500-byte guest packets whole (dumpcap, pcapng).
+  files.clean = join(d, 'clean.pcapng');
+  await scenario(
+    files.clean,
+    'dumpcap',
+    async () => {
+      await lab.setAllMtu(1600);
+      await lab.run(lab.ns.a, 'ping', '-c', '1', '-W', '2', '-s', '1472', '10.42.0.2').catch(() => '');
+    },
+    () => ping('10.42.0.2', 1472).then(() => undefined),
+    (s) => s.tunnels.some((t) => t.key === 42 && t.largestInnerPacket === 1500),
+  );
+  // 3. A 1400-byte hop behind R: DF VXLAN on 8472 draws frag-needed, VXLAN over IPv6 draws PTB
+  //    (ns timestamps). Only the first oversize packet meets the hop: the kernel then remembers the
+  //    path MTU, so this capture must be active from the start (tcpdump --immediate-mode).
+  files.df = join(d, 'df.pcap');
+  await scenario(
+    files.df,
+    'tcpdump-ns',
+    async () => {
+      await lab.setAllMtu(1500);
+      await lab.setHopMtu(1400);
+    },
+    async () => {
+      await ping('10.43.0.2', 1400);
+      await ping('10.60.0.2', 1400);
+    },
+    (s) => s.tunnels.some((t) => t.icmpFragNeeded > 0) && s.tunnels.some((t) => t.packetTooBig > 0),
+  );
   // 4. VLAN: an OVS access port (tag 100) whose traffic leaves through a trunk port; a VXLAN and
   //    a big ping ride in the tagged frames.
   ovs = await startOvs('pcap');
@@ -107,6 +134,37 @@ beforeAll(async () => {
   stop = await lab.capture(lab.ns.a, 'vt1', files.vlan);
   await ovs.inNs('ping', '-c', '3', '-i', '0.2', '-W', '1', '-s', '1472', '10.95.0.2').catch(() => undefined);
   await ovs.inNs('ping', '-c', '2', '-i', '0.2', '-W', '1', '-s', '2000', '10.96.0.2').catch(() => undefined);
+  await stop();
+  // 5. GRE from an OVS userspace tunnel port (key 42): the underlay IP on bridge brp's local port,
+  //    the tunnel on brt next to an internal port that pings through it; outer DF (df_default).
+  await ovs.vsctl('add-br', 'brp', '--', 'set', 'Bridge', 'brp', 'datapath_type=netdev');
+  execFileSync('ip', ['link', 'add', 'gp0', 'netns', ovs.ns, 'type', 'veth', 'peer', 'name', 'gp1', 'netns', lab.ns.a]);
+  await ovs.inNs('ip', 'link', 'set', 'gp0', 'up');
+  await ovs.inNs('ethtool', '-K', 'gp0', 'tx', 'off');
+  await ovs.vsctl('add-port', 'brp', 'gp0');
+  await ovs.inNs('ip', 'addr', 'add', '10.93.0.1/24', 'dev', 'brp');
+  await ovs.inNs('ip', 'link', 'set', 'brp', 'up');
+  await lab.run(lab.ns.a, 'ip', 'link', 'set', 'gp1', 'up');
+  await ovs.vsctl('add-br', 'brt', '--', 'set', 'Bridge', 'brt', 'datapath_type=netdev');
+  await ovs.vsctl('add-port', 'brt', 'gi0', '--', 'set', 'Interface', 'gi0', 'type=internal');
+  await ovs.vsctl('add-port', 'brt', 'gre1', '--', 'set', 'Interface', 'gre1', 'type=gre', 'options:remote_ip=10.93.0.2', 'options:key=42');
+  await ovs.inNs('ip', 'addr', 'add', '10.92.0.1/24', 'dev', 'gi0');
+  await ovs.inNs('ip', 'link', 'set', 'gi0', 'up');
+  await ovs.inNs('ethtool', '-K', 'gi0', 'tx', 'off');
+  await ovs.inNs('ip', 'neigh', 'add', '10.92.0.2', 'lladdr', '02:00:00:92:00:02', 'dev', 'gi0');
+  const { runCommand } = await import('../../../core/exec.js');
+  // OVS resolves the tunnel's next hop itself (tnl/arp); the peer never answers ARP here.
+  for (let i = 0; i < 20; i++) {
+    const r = await runCommand('ovs-appctl', ['ovs/route/show'], { env: ovs.env });
+    if (r.stdout.includes('10.93.0.0/24')) break;
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  await runCommand('ovs-appctl', ['tnl/arp/set', 'brp', '10.93.0.2', '02:00:00:93:00:02'], { env: ovs.env });
+  files.ovsgre = join(d, 'ovsgre.pcap');
+  stop = await lab.capture(lab.ns.a, 'gp1', files.ovsgre);
+  await ovs.inNs('ping', '-c', '3', '-i', '0.2', '-W', '1', '-s', '1400', '10.92.0.2').catch(() => undefined);
+  // 1514-byte inner frames + 42 exceed the 1500 underlay: with DF, OVS drops them silently.
+  await ovs.inNs('ping', '-c', '2', '-i', '0.2', '-W', '1', '-s', '1472', '10.92.0.2').catch(() => undefined);
   await stop();
 }, 90_000);
 
@@ -131,9 +189,9 @@ describe('captures of real kernel traffic, checked against tshark', () => {
     expect(truth.size).toBeGreaterThanOrEqual(3);
   });
 
-  it('underlay 1600: the same pings go whole — no outer fragments, no finding (tcpdump, ns pcap)', async () => {
+  it('underlay 1600: the same pings go whole — no outer fragments, no finding (dumpcap, pcapng)', async () => {
     const { ours } = await expectMatchesTshark(files.clean!);
-    expect(ours.health.format).toBe('pcap-ns');
+    expect(ours.health.format).toBe('pcapng');
     expect(ours.tunnels.length).toBeGreaterThan(0);
     for (const t of ours.tunnels) expect(t.outerFragments).toBe(0);
     const store = new ObservationStore();
@@ -141,9 +199,9 @@ describe('captures of real kernel traffic, checked against tshark', () => {
     expect(analyzeMtuFragmentation(store, mtuFragmentationSchema.parse({}))).toEqual([]);
   });
 
-  it('a 1400-byte hop: ICMP frag-needed for DF VXLAN on 8472 and ICMPv6 PTB for VXLAN over IPv6, tied to their tunnels (dumpcap, pcapng)', async () => {
+  it('a 1400-byte hop: ICMP frag-needed for DF VXLAN on 8472 and ICMPv6 PTB for VXLAN over IPv6, tied to their tunnels (tcpdump, ns pcap)', async () => {
     const { ours } = await expectMatchesTshark(files.df!);
-    expect(ours.health.format).toBe('pcapng');
+    expect(ours.health.format).toBe('pcap-ns');
     const v4 = ours.tunnels.find((t) => t.type === 'vxlan' && t.key === 4343)!;
     expect(v4.icmpFragNeeded).toBeGreaterThan(0);
     expect(v4.advertisedMtus).toEqual([1400]);
@@ -169,6 +227,15 @@ describe('captures of real kernel traffic, checked against tshark', () => {
     expect(ours.tunnels.find((x) => x.key === 96)!.outerFragments).toBe(t.outerFragments);
     // Plain (non-tunnel) tagged fragments are counted as such, never as tunnel traffic.
     expect(ours.health.otherFragments).toBeGreaterThan(0);
+  });
+
+  it('GRE key 42 from an OVS userspace tunnel port: DF on every outer header, oversize packets vanish without fragments or ICMP', async () => {
+    const { ours } = await expectMatchesTshark(files.ovsgre!);
+    const gre = ours.tunnels.find((t) => t.type === 'gre')!;
+    expect(gre).toMatchObject({ key: 42, src: '10.93.0.1', dst: '10.93.0.2', overhead: 42, outerFragments: 0, icmpFragNeeded: 0, outerNoDf: 0 });
+    expect(gre.outerDf).toBe(gre.packets);
+    expect(gre.packets).toBeGreaterThanOrEqual(3);
+    expect(gre.largestInnerPacket).toBe(1428); // the 1500-byte pings never left OVS
   });
 
   it('a gzip\'d capture reads the same as the plain one, and the file collector emits one observation per tunnel', async () => {
@@ -243,7 +310,7 @@ describe('live capture (serve)', () => {
     const { tmpdir } = await import('node:os');
     const dir = await mkdtemp(join(tmpdir(), 'nd-pcap-rot-'));
     await copyFile(files.frag!, join(dir, 'cap.pcap0'));
-    await copyFile(files.df!, join(dir, 'cap.pcapng1'));
+    await copyFile(files.clean!, join(dir, 'cap.pcapng1'));
     const emitted: { kind: string; data: { capture?: string } }[] = [];
     const ctx = { emit: (o: never) => emitted.push(o), metrics: nullMetrics, log: nullLogger, host: 'hv-01', roots: { sys: '/sys', proc: '/proc' }, now: () => Date.now() + 60_000 };
     const ac = new AbortController();
@@ -255,5 +322,29 @@ describe('live capture (serve)', () => {
     expect(caps.map((c) => c.data.capture!.split('/').pop()).sort()).toEqual(['cap.pcap0', 'cap.pcapng1']);
     const { rm } = await import('node:fs/promises');
     await rm(dir, { recursive: true, force: true });
+  });
+});
+
+describe('mtu_mismatch from the real OVS and ip outputs of the VLAN lab', () => {
+  it('GRE ports on bridges whose ports run at 1500 need 1542 on the underlay veth (one finding, the first bridge by name)', async () => {
+    const { analyzeMtuMismatch, mtuMismatchSchema } = await import('../../../analyzers/mtu_mismatch/analyze.js');
+    const { vsctlJsonFile } = await import('../../../collectors/ovs/index.js');
+    const { ipLinkStatsFile } = await import('../../../collectors/nic/index.js');
+    const { memoryInput } = await import('../../../core/input.js');
+    await ovs!.vsctl('add-port', 'brv', 'gre0', '--', 'set', 'Interface', 'gre0', 'type=gre', 'options:remote_ip=10.96.0.2', 'options:key=42');
+    const store = new ObservationStore();
+    // As the pipeline does: an observation without a host gets its input's host.
+    const ctx = { emit: (o: { host?: string }) => store.add({ ...o, host: o.host ?? 'hv-01' } as never), metrics: nullMetrics, log: nullLogger };
+    for (const table of ['Interface', 'Port', 'Bridge']) {
+      const out = await ovs!.vsctl('--format=json', 'list', table);
+      const input = memoryInput(`hv-01/ovs-vsctl-list-${table}.json`, `# command: ovs-vsctl --format=json list ${table}\n${out}`, { host: 'hv-01' });
+      expect(vsctlJsonFile.sniff(input)).toBeGreaterThan(0);
+      await vsctlJsonFile.read(input, ctx as never);
+    }
+    const links = (await ovs!.inNs('ip', '-j', '-d', '-s', '-s', 'link', 'show')).stdout;
+    await ipLinkStatsFile.read(memoryInput('hv-01/ip-link.json', `# command: ip -j -d -s -s link show\n${links}`, { host: 'hv-01' }), ctx as never);
+    const f = analyzeMtuMismatch(store, mtuMismatchSchema.parse({ underlayInterfaces: '^vt0$' })).filter((x) => x.subject.encapsulation === 'gre');
+    expect(f).toHaveLength(1);
+    expect(f[0]).toMatchObject({ host: 'hv-01', subject: { interface: 'vt0', encapsulation: 'gre' }, metrics: { mtu: 1500, requiredMtu: 1542, bridge: 'brt', tunnelPort: 'gre1', overhead: 42 } });
   });
 });
