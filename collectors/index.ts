@@ -10,6 +10,7 @@ import { dumpFlowsFile, listBrFile, ofctlShowFile, ovsLiveCollector, vsctlJsonFi
 import { pcapFileCollector } from './pcap/index.js';
 import { pcapLiveCollector } from './pcap/live.js';
 import { cloudstackApiCollector, cloudstackApiResponseCollector } from './cloudstack-api/index.js';
+import { cloudstackLogLive } from './cloudstack-log/live.js';
 // @registry-imports (one import per collector, keep this marker)
 
 export const fileCollectors: readonly FileCollector[] = [
@@ -34,6 +35,7 @@ export const liveCollectors: readonly LiveCollector<any>[] = [
   nicLiveCollector,
   ovsLiveCollector,
   pcapLiveCollector,
+  cloudstackLogLive,
   // @registry-live-collectors (keep this marker)
 ];
 

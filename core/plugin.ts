@@ -72,6 +72,8 @@ export interface LiveContext extends ParseContext {
   host: string;
   /** Root directories, so tests can point collectors at fixture trees. */
   roots: { sys: string; proc: string };
+  /** Directory for checkpoints and collector state (created by the appliance); none = no resume. */
+  stateDir?: string;
   now(): number;
 }
 

@@ -95,6 +95,8 @@ export async function readInputs(opts: ReadOptions, store = new ObservationStore
       if (stats.warnings?.length) rep.warnings = stats.warnings.slice(0, 20);
     } catch (e) {
       rep.error = describeError(e);
+      // What was read before the failure is kept (and analysed); say how much.
+      if (rep.records === 0 && emitted > 0) rep.records = emitted;
       metrics.inc('netdiag_inputs_unreadable_total', { reason: 'error' });
       log.warn('input failed', { path: ref.path, error: rep.error, observationsKept: emitted });
     }
