@@ -4,6 +4,7 @@ import { describeError } from '../core/errors.js';
 import { registerDiagnose } from './diagnose.js';
 import { registerLab } from './lab.js';
 import { registerDemo } from './demo.js';
+import { registerServe } from './serve.js';
 // @registry-commands-imports (keep this marker)
 
 const program = new Command();
@@ -17,6 +18,7 @@ program
 registerDiagnose(program);
 registerLab(program);
 registerDemo(program);
+registerServe(program);
 // @registry-commands (keep this marker)
 
 try {

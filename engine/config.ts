@@ -23,6 +23,8 @@ export function configSchema() {
       host: z.string().min(1).optional(),
       /** Seconds between analyzer runs in serve. */
       analyzeIntervalSeconds: z.number().positive().default(10),
+      /** A finding no analyzer reports any more is dropped (resolved) after this many seconds. */
+      findingResolveAfterSeconds: z.number().positive().default(300),
       /** How long observations are kept in memory for windowed analyzers (seconds). */
       retentionSeconds: z.number().positive().default(3600),
       /** Directory for follower checkpoints and state. */
