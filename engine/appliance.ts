@@ -59,6 +59,8 @@ export interface ApplianceOptions {
   exec?: Exec;
   roots?: { sys: string; proc: string };
   now?: () => number;
+  /** The live collectors to run (default: the registry); tests pass their own. */
+  collectors?: readonly LiveCollector<any>[];
 }
 
 const sleep = (ms: number, signal: AbortSignal) =>
@@ -98,7 +100,7 @@ export class Appliance {
   /** Enabled collectors with their validated config. */
   enabledCollectors(): { c: LiveCollector<any>; cfg: any }[] {
     const sections = this.cfg.collectors as Record<string, { enabled?: boolean } | undefined>;
-    return liveCollectors
+    return (this.opts.collectors ?? liveCollectors)
       .map((c) => ({ c, cfg: sections[c.name] ?? { ...(c.schema.parse({}) as object), enabled: c.enabledByDefault } }))
       .filter((x) => x.cfg.enabled !== false && (x.cfg.enabled === true || x.c.enabledByDefault));
   }
