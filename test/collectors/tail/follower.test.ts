@@ -3,9 +3,11 @@
  * exactly once and in order across rename+create, copytruncate, restarts from the checkpoint
  * and a replaced file.
  */
-import { appendFileSync, copyFileSync, mkdtempSync, renameSync, rmSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { appendFileSync, copyFileSync, mkdtempSync, readFileSync, renameSync, rmSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FileFollower } from '../../../collectors/tail/follower.js';
 
@@ -58,6 +60,47 @@ describe('FileFollower', () => {
     await writer;
     expect(numbers(lines)).toEqual(Array.from({ length: N }, (_, i) => i + 1));
     expect(f.stats.rotations).toBeGreaterThanOrEqual(4); // the last rename may come after the last line was read
+  });
+
+  it('delivers every line of a child-process writer that keeps its fd open across rename, writes to the old file, then reopens', async () => {
+    const d = tmp();
+    const log = join(d, 'agent.log');
+    const N = 30_000;
+    // Like logrotate `create` + a postrotate reopen: rename first, the writer still appends to the old fd
+    // for a while, then opens the new path. Also log4j's close/rename/open. Numbers go to 1..N exactly once.
+    const script = `
+      const fs = require('node:fs');
+      const log = process.argv[1]; const N = Number(process.argv[2]);
+      let fd = fs.openSync(log, 'a');
+      for (let i = 1; i <= N; i++) {
+        fs.writeSync(fd, 'line ' + i + ' ' + 'x'.repeat(i % 97) + '\\n');
+        if (i % 5000 === 0) fs.renameSync(log, log + '.' + (i / 5000));
+        if (i % 5000 === 300) { fs.closeSync(fd); fd = fs.openSync(log, 'a'); }
+      }
+      fs.closeSync(fd);`;
+    const f = new FileFollower({ path: log, pollMs: 2 });
+    const child = spawn(process.execPath, ['-e', script, log, String(N)], { stdio: ['ignore', 'ignore', 'inherit'] });
+    const exited = new Promise((r) => child.on('exit', r));
+    const lines = await collect(f, N, 40_000);
+    expect(await exited).toBe(0);
+    expect(numbers(lines)).toEqual(Array.from({ length: N }, (_, i) => i + 1));
+    expect(f.stats.rotations).toBeGreaterThanOrEqual(5);
+  });
+
+  it('ignores gzip-compressed rotated files and reads the replacing file from its start', async () => {
+    const d = tmp();
+    const state = join(d, 'state');
+    const log = join(d, 'management-server.log');
+    for (let i = 1; i <= 30; i++) appendFileSync(log, payload(i));
+    await collect(new FileFollower({ path: log, stateDir: state, pollMs: 5 }), 20);
+    // Rotated while down, and compressed (log4j's %d.gz or logrotate `compress`): the follower cannot drain it.
+    writeFileSync(`${log}.2026-11-21.gz`, gzipSync(readFileSync(log)));
+    unlinkSync(log);
+    for (let i = 101; i <= 110; i++) appendFileSync(log, payload(i));
+    const f = new FileFollower({ path: log, stateDir: state, pollMs: 5 });
+    const after = await collect(f, 10);
+    expect(numbers(after)).toEqual(Array.from({ length: 10 }, (_, i) => i + 101));
+    expect(f.stats.bytesRead).toBe(readFileSync(log).length);
   });
 
   it('delivers every line exactly once across copytruncate when the rotation waits for the reader as logrotate would not lose them', async () => {
