@@ -15,6 +15,7 @@ import { ObservationStore, type AnyObservation } from '../core/observation.js';
 import { type LiveCollector, type LiveContext, type Logger, type MetricSpec, type MetricsSink, nullLogger } from '../core/plugin.js';
 import { analyzerConfig, type NetdiagConfig } from './config.js';
 import { runAnalyzers } from './pipeline.js';
+import { sleep } from '../core/sleep.js';
 
 /** The appliance's own series (collector health, findings, analysis). */
 export const APPLIANCE_METRICS: MetricSpec[] = [
@@ -62,18 +63,6 @@ export interface ApplianceOptions {
   /** The live collectors to run (default: the registry); tests pass their own. */
   collectors?: readonly LiveCollector<any>[];
 }
-
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    if (signal.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 
 export class Appliance {
   readonly store = new ObservationStore();

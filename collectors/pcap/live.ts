@@ -18,6 +18,7 @@ import { type TunnelAggregator } from './aggregate.js';
 import { analyseCapture, emitSummary } from './analyse.js';
 import { pcapMetrics } from './index.js';
 import { PassThrough } from 'node:stream';
+import { sleep } from '../../core/sleep.js';
 
 const BASE_FILTER =
   'ip proto 47 or udp port 4789 or udp port 8472 or udp port 6081 or tcp port 7471 or (ip[6:2] & 0x3fff != 0) or ' +
@@ -50,19 +51,6 @@ export const pcapLiveSchema = z
   .strict();
 
 export type PcapLiveConfig = z.infer<typeof pcapLiveSchema>;
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done);
-  });
-}
 
 /** The argument vector for one tcpdump run. */
 export function tcpdumpArgs(cfg: PcapLiveConfig): { file: string; args: string[] } {
