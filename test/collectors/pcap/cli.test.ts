@@ -1,25 +1,11 @@
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
+import { netdiag, ROOT } from '../../helpers/cli.js';
 
 // Needs dist/ (`npx tsc -p tsconfig.json`), as every CLI test.
-const run = promisify(execFile);
-const ROOT = join(__dirname, '..', '..', '..');
-const NETDIAG = join(ROOT, 'bin', 'netdiag.js');
 const CAPTURE = join(ROOT, 'examples', 'bundle', 'hv-01', 'tcpdump-i-eth1-underlay.pcap');
-
-async function netdiag(args: string[]) {
-  try {
-    const r = await run('node', [NETDIAG, ...args], { maxBuffer: 64 << 20 });
-    return { code: 0, stdout: r.stdout };
-  } catch (e) {
-    const err = e as { code: number; stdout: string };
-    return { code: err.code, stdout: err.stdout };
-  }
-}
 
 interface F { kind: string; severity: string; host?: string; subject: { tunnel: { type: string; key?: number; src: string; dst: string } }; metrics: Record<string, number> }
 
