@@ -40,22 +40,24 @@ export const FOLLOW_METRICS: MetricSpec[] = [
   { name: 'netdiag_log_follow_errors_total', help: 'Errors while following a log file (the follower retries)', type: 'counter', labelNames: ['host', 'log'] },
 ];
 
-/** Bounded label for a followed file. */
+/** Bounded label for a followed file: management | agent (agent.log, ovstunnel.log) | other. */
 export function logLabel(path: string): string {
   const b = basename(path);
   if (b.startsWith('management-server')) return 'management';
-  if (b.startsWith('agent')) return 'agent';
-  if (b.startsWith('ovstunnel')) return 'ovstunnel';
+  if (b.startsWith('agent') || b.startsWith('ovstunnel')) return 'agent';
   return 'other';
 }
 
 async function followOne(path: string, ctx: LiveContext, cfg: CloudStackLogLiveConfig, signal: AbortSignal): Promise<void> {
   const labels = { host: ctx.host, log: logLabel(path) };
+  const recordType = basename(path).startsWith('ovstunnel') ? 'ovstunnel-log' : 'cloudstack-log';
   const follower = new FileFollower({ path, stateDir: ctx.stateDir, pollMs: cfg.pollMs, startAt: cfg.startAt, idleMs: cfg.flushIdleMs });
   const asm = new RecordAssembler({ syslogYear: cfg.syslogYear ?? new Date(ctx.now()).getUTCFullYear() });
   let garbageSeen = 0;
   let last = { bytes: 0, lines: 0, skipped: 0 };
   let lastCheckpoint = ctx.now();
+  /** Where the record the assembler still holds begins: checkpoints stop there (never past unemitted lines). */
+  let holdFrom: { offset: number; lineNo: number } | undefined;
   const handle = (rec: ReturnType<RecordAssembler['flush']>) => {
     if (!rec) return;
     for (const o of observationsFromRecord(rec, { source: path, host: ctx.host })) {
@@ -63,13 +65,13 @@ async function followOne(path: string, ctx: LiveContext, cfg: CloudStackLogLiveC
       ctx.emit(o);
       noteObservation(o, ctx.metrics);
     }
-    ctx.metrics.inc('netdiag_log_records_total', { host: ctx.host, type: labels.log === 'ovstunnel' ? 'ovstunnel-log' : 'cloudstack-log' });
+    ctx.metrics.inc('netdiag_log_records_total', { host: ctx.host, type: recordType });
   };
   const account = async (force: boolean) => {
     const s = follower.stats;
     if (s.linesRead > last.lines) ctx.metrics.inc('netdiag_log_lines_read_total', labels, s.linesRead - last.lines);
     if (s.bytesRead > last.bytes) ctx.metrics.inc('netdiag_log_bytes_read_total', labels, s.bytesRead - last.bytes);
-    if (s.bytesSkipped > last.skipped) ctx.metrics.inc('netdiag_log_skipped_bytes_total', { host: ctx.host, type: 'cloudstack-log' }, s.bytesSkipped - last.skipped);
+    if (s.bytesSkipped > last.skipped) ctx.metrics.inc('netdiag_log_skipped_bytes_total', { host: ctx.host, type: recordType }, s.bytesSkipped - last.skipped);
     last = { bytes: s.bytesRead, lines: s.linesRead, skipped: s.bytesSkipped };
     if (asm.garbageLines > garbageSeen) {
       ctx.metrics.inc('netdiag_log_parse_errors_total', labels, asm.garbageLines - garbageSeen);
@@ -77,26 +79,37 @@ async function followOne(path: string, ctx: LiveContext, cfg: CloudStackLogLiveC
     }
     if (force || ctx.now() - lastCheckpoint >= cfg.checkpointSeconds * 1000) {
       lastCheckpoint = ctx.now();
-      await follower.checkpoint().catch((e) => ctx.log.warn('checkpoint failed', { path, error: describeError(e) }));
+      await follower.checkpoint(holdFrom).catch((e) => ctx.log.warn('checkpoint failed', { path, error: describeError(e) }));
     }
   };
   try {
     for await (const ev of follower.events(signal)) {
       if (ev.type === 'line') {
-        handle(asm.push(ev.line, ev.lineNo, ev.offset));
+        const here = { offset: ev.offset, lineNo: ev.lineNo - 1 };
+        const done = asm.push(ev.line, ev.lineNo, ev.offset);
+        if (done) {
+          handle(done);
+          holdFrom = here; // a new record starts at this line
+        } else if (!holdFrom) {
+          holdFrom = here; // first line after a flush: record start, orphan continuation or garbage
+        }
       } else if (ev.type === 'idle') {
         handle(asm.flush());
+        holdFrom = undefined;
         await account(true);
         continue;
       } else {
         handle(asm.flush());
+        holdFrom = undefined;
         ctx.metrics.inc('netdiag_log_rotations_total', { ...labels, reason: ev.reason });
         ctx.log.info('log file changed', { path, reason: ev.reason });
       }
       await account(false);
     }
   } finally {
+    // On stop the open record is emitted now, so the checkpoint may move past it.
     handle(asm.flush());
+    holdFrom = undefined;
     await account(true);
   }
 }
@@ -120,7 +133,15 @@ export const cloudstackLogLive: LiveCollector<CloudStackLogLiveConfig> = {
           } catch (e) {
             ctx.metrics.inc('netdiag_log_follow_errors_total', { host: ctx.host, log: logLabel(path) });
             ctx.log.warn('following a log failed; retrying', { path, error: describeError(e), retryInMs: backoff });
-            await new Promise((r) => setTimeout(r, backoff));
+            await new Promise<void>((r) => {
+              const t = setTimeout(done, backoff);
+              function done() {
+                clearTimeout(t);
+                signal.removeEventListener('abort', done);
+                r();
+              }
+              signal.addEventListener('abort', done, { once: true });
+            });
             backoff = Math.min(backoff * 2, 30_000);
           }
         }

@@ -190,14 +190,23 @@ export class FileFollower {
     }
   }
 
-  /** Persist the position after the last line handed out (atomic: temp file + rename). */
-  async checkpoint(): Promise<void> {
+  /**
+   * Persist the position after the last line handed out (atomic: temp file + fsync + rename).
+   * `before`: a consumer still holding lines it has not finished with (an open multi-line record)
+   * passes the `offset` of the first such line and the `lineNo` before it; the checkpoint then
+   * stops there, so after a restart those lines are read again rather than lost. It applies to
+   * the file currently open (after a `reset` event the consumer has nothing held).
+   */
+  async checkpoint(before?: { offset: number; lineNo: number }): Promise<void> {
     const file = this.checkpointFile();
     if (!file) return;
     let at: { identity: FileIdentity; pos: number; lineNo: number } | undefined = this.closed;
     if (this.cur) {
       await this.refreshIdentity();
-      if (this.identity) at = { identity: this.identity, pos: this.cur.linePos, lineNo: this.cur.lineNo };
+      if (this.identity) {
+        const held = before !== undefined && before.offset < this.cur.linePos;
+        at = { identity: this.identity, pos: held ? before.offset : this.cur.linePos, lineNo: held ? before.lineNo : this.cur.lineNo };
+      }
     }
     if (!at) return;
     const cp: Checkpoint = { path: this.path, ...at.identity, pos: at.pos, lineNo: at.lineNo, savedAt: new Date().toISOString() };
@@ -295,17 +304,24 @@ export class FileFollower {
     return undefined;
   }
 
+  /** Open the path; false while it does not exist (waited for). Other errors (a directory, no permission) throw. */
   private async openCurrent(at: number): Promise<boolean> {
+    let fh: FileHandle;
     try {
-      const fh = await open(this.path, 'r');
-      const st = await fh.stat();
-      const pos = Math.min(at, st.size);
-      this.cur = { fh, dev: st.dev, ino: st.ino, readPos: pos, linePos: pos, lineNo: 0, partial: [], partialLen: 0, skipping: false };
-      this.identity = undefined;
-      return true;
-    } catch {
-      return false;
+      fh = await open(this.path, 'r');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw new Error(`cannot follow ${this.path}: ${(e as Error).message}`);
     }
+    const st = await fh.stat();
+    if (!st.isFile()) {
+      await fh.close();
+      throw new Error(`cannot follow ${this.path}: not a regular file`);
+    }
+    const pos = Math.min(at, st.size);
+    this.cur = { fh, dev: st.dev, ino: st.ino, readPos: pos, linePos: pos, lineNo: 0, partial: [], partialLen: 0, skipping: false };
+    this.identity = undefined;
+    return true;
   }
 
   private async closeCurrent(): Promise<void> {
@@ -399,10 +415,11 @@ export class FileFollower {
     cur.skipping = false;
     let line = bytes.toString('utf8');
     if (line.endsWith('\r')) line = line.slice(0, -1);
+    const offset = cur.linePos; // a line starts where the previous one ended (also when it was cut)
     cur.linePos = end;
     cur.lineNo++;
     this.stats.linesRead++;
-    return { type: 'line', line, lineNo: cur.lineNo, offset: end - bytes.length - 1 };
+    return { type: 'line', line, lineNo: cur.lineNo, offset };
   }
 
   /** A file rotated away ends without a newline: its last bytes are still a line. */
@@ -415,10 +432,11 @@ export class FileFollower {
     cur.skipping = false;
     let line = bytes.toString('utf8');
     if (line.endsWith('\r')) line = line.slice(0, -1);
+    const offset = cur.linePos;
     cur.linePos = cur.readPos;
     cur.lineNo++;
     this.stats.linesRead++;
-    return { type: 'line', line, lineNo: cur.lineNo, offset: cur.readPos - bytes.length };
+    return { type: 'line', line, lineNo: cur.lineNo, offset };
   }
 }
 

@@ -3,7 +3,7 @@
  * NVP exceptions become observations, a stack trace is flushed after the idle time, metrics are
  * counted through a recording sink, and a restart resumes from the checkpoint in stateDir.
  */
-import { appendFileSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -134,5 +134,59 @@ describe('cloudstackLogLive', () => {
     expect(obs2.filter((o) => o.kind === 'nvp.exception')).toHaveLength(1);
     expect(rec2.sum('netdiag_log_lines_read_total')).toBe(5);
     expect(warnings).toEqual([]);
+  });
+
+  it('logs, counts and retries a path that cannot be followed while the other paths go on', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'nd-tail-live-'));
+    dirs.push(d);
+    const log = join(d, 'management-server.log');
+    const bad = join(d, 'agent.log');
+    mkdirSync(bad); // a directory where a log should be
+    writeFileSync(log, '');
+    const obs: AnyObservation[] = [];
+    const warnings: string[] = [];
+    const rec = recording();
+    const cfg = cloudstackLogLive.schema.parse({ paths: [bad, log], pollMs: 20, flushIdleMs: 100 });
+    const ac = new AbortController();
+    const running = cloudstackLogLive.run!(context(join(d, 'state'), obs, rec.sink, warnings), cfg, ac.signal);
+    await sleep(100);
+    appendFileSync(log, `${nvpError(1).join('\n')}\n`);
+    await until(() => obs.some((o) => o.kind === 'nvp.exception'));
+    ac.abort();
+    await running; // the retry backoff ends on abort
+    expect(warnings.some((w) => /retrying/.test(w))).toBe(true);
+    expect(rec.counts.get('netdiag_log_follow_errors_total{"host":"mgmt-01","log":"agent"}')).toBeGreaterThanOrEqual(1);
+  });
+
+  it('never checkpoints past a record it has not emitted yet', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'nd-tail-live-'));
+    dirs.push(d);
+    const state = join(d, 'state');
+    const log = join(d, 'management-server.log');
+    writeFileSync(log, '');
+    const obs: AnyObservation[] = [];
+    const warnings: string[] = [];
+    const rec = recording();
+    const cfg = cloudstackLogLive.schema.parse({ paths: [log], pollMs: 20, flushIdleMs: 60_000, checkpointSeconds: 0.05 });
+    const ac = new AbortController();
+    const running = cloudstackLogLive.run!(context(state, obs, rec.sink, warnings), cfg, ac.signal);
+    await sleep(100);
+    const first = `${routine(1)}\n${routine(2)}\n`;
+    appendFileSync(log, `${first}${nvpError(3).join('\n')}\n`);
+    await until(() => rec.sum('netdiag_log_lines_read_total') === 6);
+    await sleep(100); // > checkpointSeconds: the next line triggers a checkpoint
+    appendFileSync(log, `\tat more.Frames(X.java:1)\n`); // keeps the record open
+    await until(() => rec.sum('netdiag_log_lines_read_total') === 7);
+    await sleep(200);
+    const { readdirSync, readFileSync } = await import('node:fs');
+    const cpFile = readdirSync(state).find((n) => n.endsWith('.json'))!;
+    const cp = JSON.parse(readFileSync(join(state, cpFile), 'utf8')) as { pos: number; lineNo: number };
+    expect(obs.filter((o) => o.kind === 'nvp.exception')).toHaveLength(0); // still open
+    expect(cp).toMatchObject({ pos: Buffer.byteLength(first), lineNo: 2 });
+    ac.abort();
+    await running;
+    expect(obs.filter((o) => o.kind === 'nvp.exception')).toHaveLength(1); // emitted on stop
+    const after = JSON.parse(readFileSync(join(state, cpFile), 'utf8')) as { pos: number };
+    expect(after.pos).toBe(readFileSync(log).length);
   });
 });
