@@ -74,7 +74,10 @@ export async function readInputs(opts: ReadOptions, store = new ObservationStore
       rep.host = input.host;
       const collector = recognise(input);
       if (!collector) {
-        rep.error = `content not recognised as any supported input (first bytes: ${JSON.stringify(input.body.slice(0, 40))})`;
+        rep.error =
+          input.head.length === 0
+            ? 'the file is empty'
+            : `content not recognised as any supported input (first bytes: ${JSON.stringify(input.body.slice(0, 40))}); see README "Inputs" for what netdiag reads`;
         metrics.inc('netdiag_inputs_unreadable_total', { reason: 'unrecognised' });
         continue;
       }
