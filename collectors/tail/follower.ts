@@ -156,12 +156,7 @@ export class FileFollower {
         const change = await this.checkChange();
         if (change === 'rotated' || change === 'missing-then-new') {
           // Drain the old file to its very end (the writer may have added lines before it let go).
-          for await (const ev of this.readAvailable(signal)) yield ev;
-          const tail = this.takePartial();
-          if (tail !== undefined) yield tail;
-          this.stats.rotations++;
-          await this.closeCurrent();
-          yield { type: 'reset', reason: 'rotated' };
+          yield* this.drainRotated(signal);
           continue;
         }
         if (change === 'truncated') {
@@ -242,16 +237,21 @@ export class FileFollower {
     // Rotated away while we were down: drain the old file from the checkpoint, then the new one from 0.
     const old = await this.findRotated(cp);
     if (old && (await this.openMatching(old, cp))) {
-      for await (const ev of this.readAvailable(signal)) yield ev;
-      const tail = this.takePartial();
-      if (tail !== undefined) yield tail;
-      this.stats.rotations++;
-      await this.closeCurrent();
-      yield { type: 'reset', reason: 'rotated' };
+      yield* this.drainRotated(signal);
       return;
     }
     // Replaced (recycled inode, rewritten file) and the old one is gone: the new file from its start.
     yield { type: 'reset', reason: 'replaced' };
+  }
+
+  /** Read a rotated-away file to its end (its last bytes are a line even without a newline), then let it go. */
+  private async *drainRotated(signal: AbortSignal): AsyncGenerator<FollowEvent> {
+    for await (const ev of this.readAvailable(signal)) yield ev;
+    const tail = this.takePartial();
+    if (tail !== undefined) yield tail;
+    this.stats.rotations++;
+    await this.closeCurrent();
+    yield { type: 'reset', reason: 'rotated' };
   }
 
   private async readCheckpoint(): Promise<Checkpoint | undefined> {

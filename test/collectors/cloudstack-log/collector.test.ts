@@ -4,25 +4,12 @@ import { createGunzip, gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { memoryInput } from '../../../core/input.js';
 import type { AnyObservation } from '../../../core/observation.js';
-import type { MetricsSink } from '../../../core/plugin.js';
 import { cloudstackLogCollector, LOG_METRICS, ovstunnelLogCollector } from '../../../collectors/cloudstack-log/index.js';
 import { classifyNvpMessage, parseLineHead, parseNdc, jobsFromNdc } from '../../../collectors/cloudstack-log/parse.js';
+import { recordingSink } from '../../helpers/metrics.js';
 
 const CASES = join(__dirname, '..', '..', 'fixtures', 'cloudstack-log', 'cases');
 const fixture = (c: string, h: string, f: string) => readFileSync(join(CASES, c, 'input', h, f));
-
-function recordingSink() {
-  const counts = new Map<string, number>();
-  const sink: MetricsSink = {
-    inc(name, labels = {}, v = 1) {
-      const k = `${name}${JSON.stringify(labels)}`;
-      counts.set(k, (counts.get(k) ?? 0) + v);
-    },
-    set() {},
-    reset() {},
-  };
-  return { sink, counts };
-}
 
 describe('cloudstack-log collector', () => {
   it('recognises every layout by content, and not other inputs', () => {

@@ -11,6 +11,7 @@ import type { AnyObservation } from '../../../core/observation.js';
 import type { LiveContext, MetricsSink } from '../../../core/plugin.js';
 import { cloudstackLogLive, logLabel } from '../../../collectors/cloudstack-log/live.js';
 import { liveCollectors } from '../../../collectors/index.js';
+import { recordingSink } from '../../helpers/metrics.js';
 
 const dirs: string[] = [];
 afterAll(() => {
@@ -19,15 +20,7 @@ afterAll(() => {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function recording() {
-  const counts = new Map<string, number>();
-  const sink: MetricsSink = {
-    inc(name, labels = {}, v = 1) {
-      const k = `${name}${JSON.stringify(labels)}`;
-      counts.set(k, (counts.get(k) ?? 0) + v);
-    },
-    set() {},
-    reset() {},
-  };
+  const { sink, counts } = recordingSink();
   const sum = (name: string) => [...counts].filter(([k]) => k.startsWith(`${name}{`)).reduce((a, [, v]) => a + v, 0);
   return { sink, counts, sum };
 }
