@@ -64,6 +64,30 @@ export class ObservationStore implements ObservationReader {
     return dropped;
   }
 
+  /**
+   * Keep only the latest `keep` observations of `kind` per group (by time, then arrival): for
+   * heavy snapshots (a bridge's whole flow table) that analyzers only compare pairwise.
+   */
+  keepLatest(kind: string, keep: number, groupBy: (o: Observation) => string): number {
+    const list = this.byKind.get(kind);
+    if (!list || list.length <= keep) return 0;
+    const groups = new Map<string, { o: Observation; i: number }[]>();
+    list.forEach((o, i) => {
+      const g = groupBy(o);
+      let arr = groups.get(g);
+      if (!arr) groups.set(g, (arr = []));
+      arr.push({ o, i });
+    });
+    const drop = new Set<number>();
+    for (const arr of groups.values()) {
+      if (arr.length <= keep) continue;
+      arr.sort((a, b) => (a.o.at ?? 0) - (b.o.at ?? 0) || a.i - b.i);
+      for (const x of arr.slice(0, arr.length - keep)) drop.add(x.i);
+    }
+    if (drop.size) this.byKind.set(kind, list.filter((_, i) => !drop.has(i)));
+    return drop.size;
+  }
+
   get size(): number {
     let n = 0;
     for (const list of this.byKind.values()) n += list.length;

@@ -3,7 +3,7 @@
  * analyzers/index.ts) list them explicitly; the engine wires them for `diagnose` and `serve`.
  */
 import type { z } from 'zod';
-import type { AnyObservation, ObservationReader } from './observation.js';
+import type { AnyObservation, Observation, ObservationKind, ObservationReader } from './observation.js';
 import type { Finding } from './finding.js';
 import type { InputFile } from './input.js';
 import type { Exec } from './exec.js';
@@ -91,6 +91,8 @@ export interface LiveCollector<Cfg = unknown> {
   /** Long-running followers (log tails, captures) run until the signal aborts. */
   run?(ctx: LiveContext, cfg: Cfg, signal: AbortSignal): Promise<void>;
   metrics?: readonly MetricSpec[];
+  /** Heavy snapshot kinds the appliance keeps only the latest `keep` of, per group (e.g. per host+bridge). */
+  retainLatest?: readonly { kind: ObservationKind; keep: number; groupBy(o: Observation): string }[];
 }
 
 export interface AnalyzerContext {

@@ -227,6 +227,7 @@ export class Appliance {
     const now = this.now();
     const started = Date.now();
     this.store.prune(now - this.cfg.retentionSeconds * 1000);
+    for (const { c } of this.enabledCollectors()) for (const r of c.retainLatest ?? []) this.store.keepLatest(r.kind, r.keep, r.groupBy);
     // Analyzers share one state map per analyzer name; runAnalyzers passes one ctx, so key by name.
     const state = this.sharedState();
     const { findings, errors } = runAnalyzers(this.store, this.cfg, { now, mode: 'serve', state }, this.log);

@@ -380,6 +380,11 @@ export const ovsLiveCollector: LiveCollector<OvsConfig> = {
   interval: (cfg) => cfg.intervalSeconds,
   poll: (ctx, cfg, signal) => pollOvs(ctx, cfg, signal),
   metrics: ovsMetrics,
+  // A flow table can hold 200k entries; rates need only the last two dumps of each bridge.
+  retainLatest: [
+    { kind: 'ovs.flows', keep: 3, groupBy: (o) => `${o.host ?? ''}\u0000${(o.data as { bridge: string }).bridge}` },
+    { kind: 'ovs.portmap', keep: 2, groupBy: (o) => `${o.host ?? ''}\u0000${(o.data as { bridge: string }).bridge}` },
+  ],
 };
 
 export const ovsFileCollectors: readonly FileCollector[] = [dumpFlowsFile, ofctlShowFile, vsctlShowFile, vsctlJsonFile, listBrFile];

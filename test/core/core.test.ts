@@ -45,3 +45,16 @@ describe('redaction', () => {
     expect(s).not.toMatch(/AAAA|abc%3D|hunter2|admin:pw/);
   });
 });
+
+describe('ObservationStore.keepLatest', () => {
+  it('keeps the latest N per group by time and drops the rest', async () => {
+    const { ObservationStore } = await import('../../core/observation.js');
+    const s = new ObservationStore();
+    for (let t = 1; t <= 5; t++)
+      for (const bridge of ['br-int', 'OVSTunnel2046'])
+        s.add({ kind: 'ovs.flows', host: 'hv-01', at: t * 1000, source: 'x', data: { bridge, flows: [] } } as never);
+    expect(s.keepLatest('ovs.flows', 2, (o) => `${o.host}/${(o.data as { bridge: string }).bridge}`)).toBe(6);
+    const left = s.get('ovs.flows' as never) as { at: number; data: { bridge: string } }[];
+    expect(left.map((o) => `${o.data.bridge}@${o.at}`).sort()).toEqual(['OVSTunnel2046@4000', 'OVSTunnel2046@5000', 'br-int@4000', 'br-int@5000']);
+  });
+});
