@@ -25,6 +25,8 @@ export interface FlowAction {
   port?: string;
   /** For resubmit: the table. */
   table?: number;
+  /** For `bundle(...)`: the member ports it chooses among (`members:` since OVS 2.14, `slaves:` before). */
+  members?: string[];
   /** The action text exactly as printed. */
   text: string;
 }
@@ -217,6 +219,10 @@ export function parseActions(text: string): FlowAction[] {
       const [port, table] = splitTopLevel(arg);
       if (port) action.port = unquote(port).text;
       if (table !== undefined && /^\d+$/.test(table)) action.table = Number(table);
+    } else if (action.name === 'bundle' && arg !== undefined) {
+      // bundle(fields,basis,algorithm,ofport,members:P,Q...): outputs to the first live member it picks.
+      const m = /(?:^|,)\s*(?:members|slaves):/.exec(arg);
+      if (m) action.members = splitTopLevel(arg.slice(m.index + m[0].length)).map((p) => unquote(p.trim()).text).filter((p) => p !== '');
     }
     out.push(action);
   }
@@ -227,13 +233,15 @@ export function parseActions(text: string): FlowAction[] {
 const NESTED_LISTS = new Set(['clone', 'write_actions']);
 
 /**
- * Every output-like action of a flow, nested `clone(...)`/`write_actions(...)` lists included.
- * `learn(...)` holds a template for another flow, not outputs of this one, so it is not entered.
+ * Every output-like action of a flow, nested `clone(...)`/`write_actions(...)` lists included:
+ * `output`, `enqueue` (with `port`) and `bundle` (with `members`). `bundle_load` only writes its
+ * choice to a field, and `learn(...)` holds a template for another flow, so neither is an output.
  */
 export function outputActions(actions: readonly FlowAction[]): FlowAction[] {
   const out: FlowAction[] = [];
   for (const a of actions) {
     if ((a.name === 'output' || a.name === 'enqueue') && a.port !== undefined) out.push(a);
+    else if (a.name === 'bundle' && a.members !== undefined) out.push(a);
     else if (NESTED_LISTS.has(a.name) && a.arg) out.push(...outputActions(parseActions(a.arg)));
   }
   return out;

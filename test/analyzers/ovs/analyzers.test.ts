@@ -140,6 +140,20 @@ describe('flow_invalid_output on real captures: ofport_request of an interface O
   });
 });
 
+describe('flow_invalid_output: bundle(...) members (members: since OVS 2.14, slaves: before)', () => {
+  const portmap = (st: ObservationStore) => st.add({ kind: 'ovs.portmap', host: 'hv-01', source: 'show', data: { bridge: 'OVSTunnel2046', ports: [{ ofport: 1, name: 't2046-3-4', config: [], state: [] }] } });
+  it('a bundle with no member left loses traffic; with a live member it is a warning; bundle_load is no output', () => {
+    const text = [
+      ' cookie=0x0, table=0, n_packets=3, n_bytes=0, priority=5,ip actions=bundle(eth_src,0,hrw,ofport,slaves:7,8)',
+      ' cookie=0x0, table=0, n_packets=3, n_bytes=0, priority=6,ip actions=bundle(eth_src,0,active_backup,ofport,members:1,"t2046-9-9")',
+      ' cookie=0x0, table=0, n_packets=3, n_bytes=0, priority=7,ip actions=bundle_load(eth_src,0,hrw,ofport,NXM_NX_REG0[],members:7,8),output:NXM_NX_REG0[]',
+    ].join('\n');
+    const outs = analyzeFlowInvalidOutput(store([{ at: 0, text }], portmap), flowInvalidOutputSchema.parse({}));
+    expect(outs.map((f) => [f.subject.priority, f.subject.port, f.severity])).toEqual([[5, '7', 'critical'], [5, '8', 'critical'], [6, 't2046-9-9', 'warning']]);
+    expect(outs[2]!.summary).toMatch(/bundle member port t2046-9-9 is not on the bridge.*1 of its 2 members remain/);
+  });
+});
+
 describe('ovs_tunnel: tunnel ports of one host disagree on remote_ip; partial dumps', () => {
   const tun = (name: string, ip: string, bridge: string) => ({ kind: 'ovs.interface' as const, host: 'hv-01', source: 'db', data: { name, bridge, type: 'gre', ofport: 1, options: { key: bridge.replace('OVSTunnel', ''), remote_ip: ip }, externalIds: {} } });
   it('the odd one out towards a host, and one IP used for two hosts', () => {

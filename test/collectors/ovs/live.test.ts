@@ -35,7 +35,7 @@ async function vmNsSetup(i: number, mac: string, ip: string): Promise<void> {
   await sh('ip', 'addr', 'add', `${ip}/24`, 'dev', `vnet${i}p`);
   await sh('ip', 'link', 'set', `vnet${i}p`, 'up');
   await sh('ethtool', '-K', `vnet${i}p`, 'tx', 'off');
-  for (const [dst, lladdr] of [['10.1.1.5', '02:00:00:00:00:05'], ['10.1.1.6', '02:00:00:00:00:06'], ['10.1.1.7', '02:00:00:00:00:07'], ['10.1.1.8', '02:00:00:00:00:08']]) {
+  for (const [dst, lladdr] of [['10.1.1.5', '02:00:00:00:00:05'], ['10.1.1.6', '02:00:00:00:00:06'], ['10.1.1.7', '02:00:00:00:00:07'], ['10.1.1.8', '02:00:00:00:00:08'], ['10.1.1.3', '02:00:00:00:00:03'], ['10.1.1.4', '02:00:00:00:00:04']]) {
     await sh('ip', 'neigh', 'replace', dst!, 'lladdr', lladdr!, 'dev', `vnet${i}p`);
   }
 }
@@ -70,7 +70,7 @@ async function sendTraffic(count: number): Promise<void> {
   const ping = (ns: string, dst: string) => runCommand('ip', ['netns', 'exec', ns, 'ping', '-c', String(count), '-i', '0.05', '-W', '1', '-q', dst], { allowFailure: true, timeoutMs: 20_000 });
   // IPv6 to all-nodes: what CloudStack's 65000 IPv6 block (an intentional drop) counts.
   const ping6 = runCommand('ip', ['netns', 'exec', vmNs[1]!, 'ping', '-6', '-c', '3', '-i', '0.05', '-W', '1', '-q', 'ff02::1%vnet1p'], { allowFailure: true, timeoutMs: 20_000 });
-  await Promise.all([ping(vmNs[0]!, '10.1.1.7'), ping(vmNs[0]!, '10.1.1.5'), ping(vmNs[0]!, '10.1.1.8'), ping(vmNs[1]!, '10.1.1.7'), ping6, peerTraffic()]);
+  await Promise.all([ping(vmNs[0]!, '10.1.1.7'), ping(vmNs[0]!, '10.1.1.5'), ping(vmNs[0]!, '10.1.1.8'), ping(vmNs[0]!, '10.1.1.3'), ping(vmNs[0]!, '10.1.1.4'), ping(vmNs[1]!, '10.1.1.7'), ping6, peerTraffic()]);
 }
 
 /**
@@ -145,6 +145,9 @@ beforeAll(async () => {
     'priority=300,ip,nw_dst=10.1.1.5,actions=output:99',
     'priority=301,ip,nw_dst=10.1.1.6,actions=output:0',
     'priority=400,ip,nw_dst=10.1.1.8,actions=output:5',
+    // A bundle whose members are all absent loses the traffic; one with a live member (3) still delivers.
+    'priority=302,ip,nw_dst=10.1.1.4,actions=bundle(eth_src,0,active_backup,ofport,members:97,98)',
+    'priority=303,ip,nw_dst=10.1.1.3,actions=bundle(eth_src,0,hrw,ofport,members:4,96)',
     'cookie=0x6f,table=2,priority=1100,dl_dst=ff:ff:ff:ff:ff:ff,actions=output:1,output:2',
   ];
   await writeFile(join(ovs.dir, 'flows.txt'), flows.join('\n') + '\n');
@@ -244,6 +247,14 @@ describe('OVS collector and analyzers against a real Open vSwitch', () => {
     expect(o5).toMatchObject({ severity: 'critical', subject: { reason: 'ofport_invalid', priority: 400 } });
     expect(o5.metrics.packets).toBeGreaterThanOrEqual(15);
     expect(o5.summary).toMatch(/t2046-3-7 \(ofport_request=5\).*File exists/);
+    // bundle(...) members as the real OVS prints them: all absent is critical, one absent of two a warning.
+    const dead = outs.filter((f) => f.subject.priority === 302);
+    expect(dead.map((f) => [f.subject.port, f.subject.reason, f.severity])).toEqual([['97', 'absent_port', 'critical'], ['98', 'absent_port', 'critical']]);
+    expect(dead[0]!.summary).toMatch(/no member of the bundle can deliver.*are being lost/);
+    const half = outs.filter((f) => f.subject.priority === 303);
+    expect(half.map((f) => [f.subject.port, f.subject.reason, f.severity])).toEqual([['96', 'absent_port', 'warning']]);
+    expect(half[0]!.summary).toMatch(/1 of its 2 members remain/);
+    expect(half[0]!.metrics.packets).toBeGreaterThanOrEqual(5);
 
     const tun = findings.filter((f) => f.kind === 'ovs_tunnel_error');
     expect(tun.find((f) => f.subject.port === 't2046-3-6')).toMatchObject({ subject: { reason: 'key_mismatch' }, metrics: { key: 2050, expectedKey: 2046 } });
