@@ -1,5 +1,6 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
+import { isSysfsInterfaceDir } from '../collectors/nic/sysfs.js';
 import { describeError } from '../core/errors.js';
 
 export interface InputRef {
@@ -8,6 +9,8 @@ export interface InputRef {
   host?: string;
   /** Set when the path could not even be listed or stat'ed. */
   error?: string;
+  /** A directory read as one input: a copy of an interface's sysfs directory (`…/net/eth0/`). */
+  directory?: 'sysfs-interface';
 }
 
 const SKIP_NAMES = new Set(['.DS_Store', 'MANIFEST.json', 'manifest.json', 'README.md', 'README.txt']);
@@ -52,14 +55,21 @@ async function walk(root: string, dir: string, out: InputRef[]): Promise<void> {
     out.push({ path: dir, error: `directory ${dir} could not be listed: ${describeError(e)}` });
     return;
   }
+  const rel = relative(root, dir).split(sep).filter((p) => p !== '');
+  if (rel.length !== 1 && (await isSysfsInterfaceDir(dir))) {
+    // A copied /sys/class/net/<if> (or the live one given as an input): one input for the interface,
+    // not one unreadable file per counter. A bundle's host directory itself is never an interface.
+    out.push({ path: dir, host: rel.length > 1 ? rel[0] : undefined, directory: 'sysfs-interface' });
+    return;
+  }
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   for (const e of entries) {
     if (e.name.startsWith('.') || SKIP_NAMES.has(e.name)) continue;
     const p = join(dir, e.name);
     if (e.isDirectory()) await walk(root, p, out);
     else if (e.isFile() || e.isSymbolicLink()) {
-      const rel = relative(root, p).split(sep);
-      out.push({ path: p, host: rel.length > 1 ? rel[0] : undefined });
+      const parts = relative(root, p).split(sep);
+      out.push({ path: p, host: parts.length > 1 ? parts[0] : undefined });
     }
   }
 }

@@ -1,8 +1,9 @@
 import { analyzers } from '../analyzers/index.js';
 import { fileCollectors, onlineCollectors } from '../collectors/index.js';
+import { sysfsInterfaceDump } from '../collectors/nic/sysfs.js';
 import { describeError } from '../core/errors.js';
 import { type Finding, SEVERITY_RANK, worstSeverity } from '../core/finding.js';
-import { openInput } from '../core/input.js';
+import { type InputFile, memoryInput, openInput } from '../core/input.js';
 import { ObservationStore, type AnyObservation, type ObservationReader } from '../core/observation.js';
 import { type AnalyzerContext, type FileCollector, type Logger, type MetricsSink, nullLogger, nullMetrics, type OrchestratorOptions } from '../core/plugin.js';
 import { analyzerConfig, type NetdiagConfig } from './config.js';
@@ -55,6 +56,12 @@ export interface ReadOptions {
   now?: () => number;
 }
 
+/** A copied interface directory, read as netdiag's sysfs dump of it. */
+async function sysfsDirectoryInput(dir: string, host?: string): Promise<InputFile> {
+  const { text, mtime } = await sysfsInterfaceDump(dir, host);
+  return memoryInput(dir, text, { host, mtime });
+}
+
 /** Read every input once into observations. A bad input is reported, never fatal. */
 export async function readInputs(opts: ReadOptions, store = new ObservationStore()): Promise<{ store: ObservationStore; inputs: InputReport[] }> {
   const metrics = opts.metrics ?? nullMetrics;
@@ -70,7 +77,7 @@ export async function readInputs(opts: ReadOptions, store = new ObservationStore
     inputs.push(rep);
     let emitted = 0;
     try {
-      const input = await openInput(ref.path, ref.host);
+      const input = ref.directory === 'sysfs-interface' ? await sysfsDirectoryInput(ref.path, ref.host) : await openInput(ref.path, ref.host);
       rep.host = input.host;
       const collector = recognise(input);
       if (!collector) {

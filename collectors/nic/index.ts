@@ -19,6 +19,8 @@ import {
   parseIpLinkJson,
   parseIpLinkText,
   parseSysfsDump,
+  sysfsInterfaceHint,
+  sysfsStatLines,
   SYSFS_DUMP_COMMAND,
   sysfsSnapshots,
   type IpLinkEntry,
@@ -168,20 +170,30 @@ export const ipLinkStatsFile: FileCollector = {
 
 export const sysfsDumpFile: FileCollector = {
   type: 'sysfs-net-dump',
-  description: `netdiag's sysfs statistics dump ("# command: ${SYSFS_DUMP_COMMAND}", lines "<if>/statistics/<counter> <value>")`,
+  description: `a dump of /sys/class/net/<if>/statistics: netdiag's ("# command: ${SYSFS_DUMP_COMMAND}", "<if>/statistics/<counter> <value>"), grep -r/-H ("…/net/<if>/statistics/<counter>:<value>"), head ("==> path <==") or one interface's "<counter>:<value>"`,
   sniff(input) {
     if (input.header.command === SYSFS_DUMP_COMMAND) return 1;
-    return /^[^/\s]+\/statistics\/[a-z_]+ \d+$/m.test(input.body) && !/^[^#\s][^/]*$/m.test(input.body.split('\n', 1)[0] ?? '') ? 0.8 : 0;
+    const { named, bare, other } = sysfsStatLines(input.body);
+    if (named >= 1 && named * 4 >= other) return 0.8;
+    if (bare >= 5 && bare >= other) return 0.6;
+    return 0;
   },
   async read(input, ctx) {
     const text = await readAll(input);
-    const { interfaces, skipped } = parseSysfsDump(text);
+    const hint = sysfsInterfaceHint(input.header.command, input.path);
+    const { interfaces, skipped } = parseSysfsDump(text, hint);
+    if (interfaces.size === 0 && hint === undefined && sysfsStatLines(input.body).bare > 0) {
+      throw new Error(
+        'sysfs statistics without the interface in their paths, and neither a "# command:" line nor the file name names the interface: ' +
+          'dump with the full path (grep -r . /sys/class/net/*/statistics/), add "# command: grep . /sys/class/net/<if>/statistics/*", or name the file after the interface',
+      );
+    }
     const at = input.collectedAt().getTime();
     for (const s of sysfsSnapshots(interfaces)) {
       ctx.emit({ kind: 'nic.counters', at, source: input.path, data: s.snapshot });
       ctx.emit({ kind: 'net.link', at, source: input.path, data: linkOf(s.snapshot, { mtu: s.mtu, operState: s.operState, carrierChanges: s.carrierChanges }) });
     }
-    const warnings = skipped.length ? [`${skipped.length} line(s) not of the form "<if>/<attribute> <value>", e.g. ${JSON.stringify(skipped[0])}`] : undefined;
+    const warnings = skipped.length ? [`${skipped.length} line(s) not read as "<if>/<attribute> <value>" (or a grep/head dump of /sys/class/net), e.g. ${JSON.stringify(skipped[0])}`] : undefined;
     return { records: interfaces.size, skipped: skipped.length, warnings };
   },
 };

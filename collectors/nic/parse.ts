@@ -392,9 +392,26 @@ export function parseIpLinkText(text: string): { links: IpLinkEntry[]; skipped: 
  * attribute, `<iface>/<attribute path> <value>`, e.g. `eno1/statistics/rx_crc_errors 17`,
  * `eno1/driver ixgbe` (basename of the device/driver link), `eno1/master bond0`,
  * `eno1/devtype vlan` (uevent DEVTYPE), `bond0/bonding/slaves eno1 eno2`, `br0/bridge 1`.
+ *
+ * The reader also takes the dumps admins make by hand of the same files:
+ * - `grep -r . /sys/class/net/*\/statistics/` or `grep -H . …`: `/sys/class/net/eth0/statistics/rx_crc_errors:17`
+ *   (any prefix up to `net/<iface>/`, e.g. `/sys/devices/…/net/eth0/…`);
+ * - the full path and the value with a blank between (`for f in …; do echo $f $(cat $f); done`);
+ * - `head /sys/class/net/eth0/statistics/*`: `==> PATH <==` and the value on the next line;
+ * - one interface's statistics without the interface in the path (`cd …/eth0/statistics; grep . *`
+ *   gives `rx_crc_errors:17`): the interface then comes from `defaultInterface` (the `# command:`
+ *   line or the file name, see `sysfsInterfaceHint`).
  * See README.md "Sysfs dump format".
  */
 export const SYSFS_DUMP_COMMAND = 'netdiag sysfs-dump';
+
+/** The counters every interface has under `statistics/` (Documentation/ABI/testing/sysfs-class-net-statistics). */
+export const SYSFS_STATISTICS = new Set([
+  'collisions', 'multicast', 'rx_bytes', 'rx_compressed', 'rx_crc_errors', 'rx_dropped', 'rx_errors', 'rx_fifo_errors',
+  'rx_frame_errors', 'rx_length_errors', 'rx_missed_errors', 'rx_nohandler', 'rx_over_errors', 'rx_packets',
+  'tx_aborted_errors', 'tx_bytes', 'tx_carrier_errors', 'tx_compressed', 'tx_dropped', 'tx_errors', 'tx_fifo_errors',
+  'tx_heartbeat_errors', 'tx_packets', 'tx_window_errors',
+]);
 
 export interface SysfsInterface {
   name: string;
@@ -402,30 +419,111 @@ export interface SysfsInterface {
   statistics: Map<string, number>;
 }
 
-export function parseSysfsDump(text: string): { interfaces: Map<string, SysfsInterface>; skipped: string[] } {
+/** One dump line split into interface (undefined when the path does not name one), attribute path and value. */
+export interface SysfsLine {
+  iface?: string;
+  path: string;
+  value: string;
+}
+
+const HEAD_MARK = /^==> (.+) <==$/;
+
+/** Plain one-value attributes of an interface directory that a dump may carry without the interface. */
+const PLAIN_SYSFS_ATTRS = new Set(['mtu', 'operstate', 'carrier_changes', 'type', 'ifindex', 'iflink']);
+
+/** Split `PATH VALUE` / `PATH:VALUE` and find the interface in PATH. Undefined when the line is neither. */
+export function splitSysfsLine(line: string): SysfsLine | undefined {
+  // grep's form first: the path has no blank, and the first colon after it ends the path.
+  let m = /^([^\s:]+):(.*)$/.exec(line);
+  if (!m || !m[1]!.includes('/') && !SYSFS_STATISTICS.has(m[1]!)) m = /^(\S+)(?:\s+(.*))?$/.exec(line);
+  if (!m) return undefined;
+  const [, full, value = ''] = m;
+  return { ...splitSysfsPath(full!), value: value.trim() };
+}
+
+/** `/sys/class/net/eth0/statistics/rx_packets` → eth0 + statistics/rx_packets; `statistics/rx_packets` → no interface. */
+export function splitSysfsPath(full: string): { iface?: string; path: string } {
+  const net = /(?:^|\/)net\/([^/\s]{1,64})\/(.+)$/.exec(full);
+  if (net) return { iface: net[1]!, path: net[2]! };
+  if (full.startsWith('statistics/')) return { path: full };
+  if (SYSFS_STATISTICS.has(full)) return { path: `statistics/${full}` };
+  const rel = /^([^/\s]{1,64})\/(.+)$/.exec(full);
+  if (rel) return { iface: rel[1]!, path: rel[2]! };
+  return { path: full };
+}
+
+/**
+ * Which interface a one-interface dump belongs to, from the command that made it
+ * (`grep . /sys/class/net/eth0/statistics/*`) or the file name (`sysfs-statistics-eth0.txt`).
+ */
+export function sysfsInterfaceHint(command: string | undefined, fileName: string): string | undefined {
+  const fromCommand = command ? /\/net\/([^/\s*]{1,64})\//.exec(command)?.[1] : undefined;
+  if (fromCommand) return fromCommand;
+  const base = fileName.replace(/^.*[\\/]/, '').replace(/\.(gz|txt|log|out|dump)$/g, '').replace(/\.(gz|txt|log|out|dump)$/g, '');
+  const words = new Set(['sys', 'sysfs', 'class', 'net', 'statistics', 'stats', 'stat', 'counters', 'nic', 'dump', 'grep', 'cat', 'head', 'before', 'after']);
+  const tokens = base.split(/[-_]+/).map((t) => t.replace(/\.\d+$/, '')).filter((t) => t !== '' && !words.has(t.toLowerCase()) && !/^\d+$/.test(t) && !/^\d{4}-?\d\d/.test(t));
+  // Interface names nearly always end in a number (eth0, eno1, ens1f0np0, bond0, vnet3): a lone word is not trusted.
+  return tokens.length === 1 && (/\d/.test(tokens[0]!) || tokens[0] === 'lo') ? tokens[0] : undefined;
+}
+
+export function parseSysfsDump(text: string, defaultInterface?: string): { interfaces: Map<string, SysfsInterface>; skipped: string[] } {
   const interfaces = new Map<string, SysfsInterface>();
   const skipped: string[] = [];
+  let headPath: string | undefined;
   for (const rawLine of text.split('\n')) {
     const line = rawLine.replace(/\r$/, '');
     if (line.trim() === '' || line.startsWith('#')) continue;
-    const m = /^([^/\s]{1,64})\/(\S+)(?:\s+(.*))?$/.exec(line);
-    if (!m) {
+    const mark = HEAD_MARK.exec(line);
+    if (mark) {
+      headPath = mark[1]!;
+      continue;
+    }
+    let parsed: SysfsLine | undefined;
+    if (headPath !== undefined) {
+      parsed = { ...splitSysfsPath(headPath), value: line.trim() };
+      headPath = undefined;
+    } else parsed = splitSysfsLine(line);
+    // Without the interface in the path only the statistics and plain attributes can be placed.
+    const name = parsed?.iface ?? (parsed && (parsed.path.startsWith('statistics/') || PLAIN_SYSFS_ATTRS.has(parsed.path)) ? defaultInterface : undefined);
+    if (!parsed || name === undefined || parsed.path === '') {
       skipped.push(line.slice(0, 200));
       continue;
     }
-    const [, name, path, value = ''] = m;
-    let iface = interfaces.get(name!);
-    if (!iface) interfaces.set(name!, (iface = { name: name!, attrs: new Map(), statistics: new Map() }));
-    if (path!.startsWith('statistics/')) {
-      const v = value.trim();
-      if (!/^\d+$/.test(v)) {
+    let iface = interfaces.get(name);
+    if (!iface) interfaces.set(name, (iface = { name, attrs: new Map(), statistics: new Map() }));
+    if (parsed.path.startsWith('statistics/')) {
+      if (!/^\d+$/.test(parsed.value)) {
         skipped.push(line.slice(0, 200));
         continue;
       }
-      iface.statistics.set(path!.slice('statistics/'.length), Number(v));
-    } else iface.attrs.set(path!, value.trim());
+      iface.statistics.set(parsed.path.slice('statistics/'.length), Number(parsed.value));
+    } else iface.attrs.set(parsed.path, parsed.value);
   }
+  for (const [name, iface] of interfaces) if (iface.statistics.size === 0 && iface.attrs.size === 0) interfaces.delete(name);
   return { interfaces, skipped };
+}
+
+/** How many lines of a dump's head are sysfs statistics, with and without the interface in the path. */
+export function sysfsStatLines(body: string): { named: number; bare: number; other: number } {
+  let named = 0;
+  let bare = 0;
+  let other = 0;
+  let headPath: string | undefined;
+  for (const line of body.split('\n', 400)) {
+    if (line.trim() === '' || line.startsWith('#')) continue;
+    const mark = HEAD_MARK.exec(line);
+    if (mark) {
+      headPath = mark[1];
+      continue;
+    }
+    const l = headPath !== undefined ? { ...splitSysfsPath(headPath), value: line.trim() } : /^\s/.test(line) ? undefined : splitSysfsLine(line);
+    headPath = undefined;
+    const stat = l?.path.startsWith('statistics/') && /^\d+$/.test(l.value) ? l.path.slice('statistics/'.length) : undefined;
+    if (stat !== undefined && l!.iface !== undefined && /^[a-z0-9_]+$/.test(stat)) named++;
+    else if (stat !== undefined && SYSFS_STATISTICS.has(stat)) bare++;
+    else other++;
+  }
+  return { named, bare, other };
 }
 
 const SYSFS_STATS: [string, CanonicalCounter][] = [
