@@ -34,6 +34,8 @@ import {
 const FLOW_LINE = /^\s*cookie=0x[0-9a-f]+, (?:duration=[\d.]+s, )?table=\d+, /m;
 const NO_STATS_FLOW_LINE = /^\s*(?:table=\d+, )?priority=\d+\S* actions=\S/m;
 const REPLY = /^(?:NXST_FLOW|OFPST_FLOW) reply\b/m;
+/** `ovs-appctl bridge/dump-flows BRIDGE`: no cookie, `table_id=` (absent for table 0), `,actions=`. */
+const APPCTL_FLOW_LINE = /^(?:table_id=\d+, )?duration=[\d.]+s, n_packets=\d+, n_bytes=\d+, (?:n_offload_packets=\d+, n_offload_bytes=\d+, )?\S*actions=/m;
 
 function protocolOf(command: string | undefined, dumped?: string): string | undefined {
   if (dumped) return dumped;
@@ -47,11 +49,12 @@ function bridgeOf(input: Pick<InputFile, 'path' | 'header'>): string | undefined
 
 export const dumpFlowsFile: FileCollector = {
   type: 'ovs-dump-flows',
-  description: '`ovs-ofctl dump-flows BRIDGE` output (OpenFlow 1.0/1.3, with or without --names, reply header, # command: header)',
+  description: '`ovs-ofctl dump-flows BRIDGE` output (OpenFlow 1.0/1.3, with or without --names, reply header, # command: header) and `ovs-appctl bridge/dump-flows BRIDGE`',
   sniff(input) {
-    if (/\bovs-ofctl\b.*\bdump-flows\b/.test(input.header.command ?? '')) return 0.95;
+    if (/\bovs-(?:ofctl\b.*\bdump-flows|appctl\b.*\bbridge\/dump-flows)\b/.test(input.header.command ?? '')) return 0.95;
     if (FLOW_LINE.test(input.body)) return 0.9;
     if (REPLY.test(input.body)) return 0.85;
+    if (APPCTL_FLOW_LINE.test(input.body)) return 0.85;
     if (NO_STATS_FLOW_LINE.test(input.body)) return 0.6;
     return 0;
   },

@@ -166,6 +166,9 @@ export interface BridgeFlows {
 }
 
 /** The latest flow snapshot of every host+bridge, with rates against the snapshot before it. */
+/** The table OVS keeps its hidden flows in (ofproto's TBL_INTERNAL = N_TABLES - 1). */
+export const OVS_INTERNAL_TABLE = 254;
+
 export function latestFlows(obs: ObservationReader): BridgeFlows[] {
   const groups = new Map<string, Observation<'ovs.flows'>[]>();
   for (const o of obs.get('ovs.flows')) {
@@ -188,6 +191,9 @@ export function latestFlows(obs: ObservationReader): BridgeFlows[] {
     const bf: BridgeFlows = { host: cur.host, bridge: cur.data.bridge, at: cur.at, source: cur.source, protocol: cur.data.protocol, flows: [], snapshots: list.length };
     if (prev && cur.at !== undefined && prev.at !== undefined) bf.intervalSeconds = (cur.at - prev.at) / 1000;
     for (const f of cur.data.flows) {
+      // OVS's hidden internal table (TBL_INTERNAL, 254; `ovs-appctl bridge/dump-flows` prints it):
+      // its drops and controller outputs are how OVS works, no rule anyone installed.
+      if (f.table === OVS_INTERNAL_TABLE) continue;
       const v: FlowView = { entry: f };
       const p = prevByKey.get(flowKey(f));
       if (p && prev && f.packets !== undefined && p.packets !== undefined && cur.at !== undefined && prev.at !== undefined) {

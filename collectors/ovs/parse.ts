@@ -83,7 +83,7 @@ export interface DumpFlowsResult {
   undecodedLines?: number;
 }
 
-const STAT_KEYS = new Set(['cookie', 'duration', 'table', 'n_packets', 'n_bytes', 'idle_timeout', 'hard_timeout', 'idle_age', 'hard_age', 'importance', 'out_port', 'out_group']);
+const STAT_KEYS = new Set(['cookie', 'duration', 'table', 'table_id', 'n_packets', 'n_bytes', 'idle_timeout', 'hard_timeout', 'idle_age', 'hard_age', 'importance', 'out_port', 'out_group']);
 const FLAG_WORDS = new Set(['send_flow_rem', 'check_overlap', 'reset_counts', 'no_packet_counts', 'no_byte_counts', 'no_readonly_table', 'allow_hidden_fields']);
 const REPLY_HEADER = /^(?:NXST_FLOW|OFPST_FLOW|OFPST_FLOW_MONITOR)\s+reply\b(?:\s+\((OF[\d.]+)\))?/;
 /** `***decode error: X***`, alone on a line or right after the reply header when the first flow fails. */
@@ -267,15 +267,16 @@ export function parseFlowLine(line: string, lineNo = 0): FlowEntry | undefined {
   let rest = pre;
   // Consume statistics tokens from the front: `key=value,` (comma then space) or flag words.
   for (;;) {
-    const m = /^([a-z_]+)(?:=([^,\s]*))?(,?)(?:\s+|$)/.exec(rest);
+    const m = /^([a-z_]+)(?:=([^,\s]*))?(,?)(\s+|$)/.exec(rest);
     if (!m) break;
-    const [whole, key, value, comma] = m;
+    const [whole, key, value, comma, blank] = m;
     if (value !== undefined && STAT_KEYS.has(key!) && (comma === ',' || rest.length === whole!.length)) {
       const n = toNumber(value);
       switch (key) {
         case 'cookie': e.cookie = value; break;
         case 'duration': if (n !== undefined) e.durationSeconds = n; break;
-        case 'table': if (n !== undefined) e.table = n; break;
+        case 'table':
+        case 'table_id': if (n !== undefined) e.table = n; break; // table_id: ovs-appctl bridge/dump-flows
         case 'n_packets': if (n !== undefined) e.packets = n; break;
         case 'n_bytes': if (n !== undefined) e.bytes = n; break;
         case 'idle_timeout': if (n !== undefined) e.idleTimeout = n; break;
@@ -293,8 +294,9 @@ export function parseFlowLine(line: string, lineNo = 0): FlowEntry | undefined {
       rest = rest.slice(whole!.length);
       continue;
     }
-    // Unknown `key=value, ` statistics from a newer OVS: keep them verbatim.
-    if (value !== undefined && comma === ',') {
+    // Unknown `key=value, ` statistics from a newer OVS: keep them verbatim. A blank must follow
+    // the comma: `priority=0,actions=…` (ovs-appctl bridge/dump-flows) is the match, not a statistic.
+    if (value !== undefined && comma === ',' && blank !== '') {
       (e.extra ??= {})[key!] = value;
       rest = rest.slice(whole!.length);
       continue;
@@ -374,17 +376,17 @@ export function parseDumpFlowsLine(line: string, lineNo: number, res: Omit<DumpF
 export function bridgeFromCommand(command: string | undefined): string | undefined {
   if (!command) return undefined;
   const words = command.trim().split(/\s+/);
-  const i = words.findIndex((w) => w === 'dump-flows' || w === 'show' || w === 'dump-ports-desc');
+  const i = words.findIndex((w) => w === 'dump-flows' || w === 'bridge/dump-flows' || w === 'show' || w === 'dump-ports-desc');
   if (i === -1) return undefined;
   const br = words.slice(i + 1).find((w) => !w.startsWith('-'));
   return br?.replace(/^["']|["']$/g, '');
 }
 
-/** Guess the bridge from a bundle file name: `dump-flows-OVSTunnel2046.txt`, `OVSTunnel2046.flows`, `ovs-ofctl_dump-flows_br-int.txt.gz`. */
+/** Guess the bridge from a bundle file name: `dump-flows-OVSTunnel2046.txt`, `OVSTunnel2046.flows`, `ovs-ofctl_dump-flows_br-int.txt.gz`, `ovs-appctl_bridge.dump-flows_br0`. */
 export function bridgeFromFileName(path: string): string | undefined {
   const base = path.split(/[\\/]/).pop() ?? path;
   let name = base.replace(/(\.(txt|log|out|flows|gz))+$/i, '');
-  name = name.replace(/^(ovs-ofctl|ofctl)[-_.]?/i, '').replace(/^(-O[-_]?OpenFlow1\d[-_.]?)/i, '').replace(/^(dump[-_]flows|flows|show)[-_.]?/i, '');
+  name = name.replace(/^(ovs-)?appctl[-_.]?(bridge[-_.])?/i, '').replace(/^(ovs-ofctl|ofctl)[-_.]?/i, '').replace(/^(-O[-_]?OpenFlow1\d[-_.]?)/i, '').replace(/^(dump[-_]flows|flows|show)[-_.]?/i, '');
   name = name.replace(/[-_.](dump[-_]flows|flows|of1[0-5]|openflow1[0-5])$/i, '');
   return name === '' ? undefined : name;
 }

@@ -2,7 +2,7 @@
  * Against a real Open vSwitch: CloudStack-like bridges, intentional and faulty flows, real packets
  * through veths so counters move; findings from the live poll and from the captured text.
  */
-import { mkdir, mkdtemp, rm, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -23,6 +23,8 @@ const vmNs = [`nd-h3vm0-${process.pid}`, `nd-h3vm1-${process.pid}`];
 /** A peer hypervisor: a kernel VXLAN endpoint (this kernel has no GRE) sending into the tunnel mesh. */
 const peerNs = `nd-h3peer-${process.pid}`;
 let bundle: string;
+/** The same bridge captured with `ovs-appctl bridge/dump-flows` (no header: recognised by content). */
+let appctlBundle: string;
 
 async function vmNsSetup(i: number, mac: string, ip: string): Promise<void> {
   const ns = vmNs[i]!;
@@ -167,6 +169,7 @@ afterAll(async () => {
   for (const ns of [...vmNs, peerNs]) await runCommand('ip', ['netns', 'del', ns], { allowFailure: true });
   await ovs?.stop();
   if (bundle) await rm(bundle, { recursive: true, force: true });
+  if (appctlBundle) await rm(appctlBundle, { recursive: true, force: true });
 });
 
 describe('OVS collector and analyzers against a real Open vSwitch', () => {
@@ -196,6 +199,10 @@ describe('OVS collector and analyzers against a real Open vSwitch', () => {
     await writeFile(join(bundle, 'hv-01', 'interfaces.json'), `# command: ovs-vsctl --format=json list Interface\n${await ovs.vsctl('--format=json', 'list', 'Interface')}`);
     await writeFile(join(bundle, 'hv-01', 'bridges.json'), `# command: ovs-vsctl --format=json list Bridge\n${await ovs.vsctl('--format=json', 'list', 'Bridge')}`);
     await writeFile(join(bundle, 'hv-01', 'ports.json'), `# command: ovs-vsctl --format=json list Port\n${await ovs.vsctl('--format=json', 'list', 'Port')}`);
+    appctlBundle = `${bundle}-appctl`;
+    await mkdir(join(appctlBundle, 'hv-01'), { recursive: true });
+    for (const f of ['ofctl-show.txt', 'interfaces.json', 'bridges.json', 'ports.json']) await writeFile(join(appctlBundle, 'hv-01', f), await readFile(join(bundle, 'hv-01', f)));
+    await writeFile(join(appctlBundle, 'hv-01', `ovs-appctl_bridge.dump-flows_${BR}.txt`), (await runCommand('ovs-appctl', ['bridge/dump-flows', BR], { env: ovs.env })).stdout);
     await capture(join(bundle, 'hv-01'), 'dump-flows-br-int.txt', ['dump-flows', 'br-int']);
     await capture(join(bundle, 'hv-01'), 'dump-flows-OVSTunnel2048.txt', ['dump-flows', 'OVSTunnel2048']);
 
@@ -288,6 +295,24 @@ describe('OVS collector and analyzers against a real Open vSwitch', () => {
     expect(failures.find((x) => x.subject.bridge === 'OVSTunnel2048')).toMatchObject({ metrics: { partial: true } });
     expect(failures.find((x) => x.subject.bridge === 'OVSTunnel2048')!.summary).toMatch(/read only part of dump-flows.*OFPBAC_UNSUPPORTED_ORDER/);
     expect(report.inputs.find((i) => i.path.endsWith('dump-flows-OVSTunnel2048.txt'))!.warnings?.join(' ')).toMatch(/incomplete dump/);
+  });
+
+  it('reads ovs-appctl bridge/dump-flows (hidden table-254 flows left out) to the same flow findings', async () => {
+    const key = (x: Finding) => `${x.kind} ${x.subject.table} ${x.subject.priority} ${x.subject.port ?? ''} ${x.severity}`;
+    const flowKinds = (fs: Finding[]) => fs.filter((x) => x.kind === 'flow_drop' || x.kind === 'flow_invalid_output');
+    const text = await readFile(join(appctlBundle, 'hv-01', `ovs-appctl_bridge.dump-flows_${BR}.txt`), 'utf8');
+    expect(text).toMatch(/^table_id=254, /m);
+    const viaAppctl = await diagnose({ bundles: [appctlBundle] });
+    const flows = viaAppctl.inputs.find((i) => i.path.includes('ovs-appctl_bridge'))!;
+    expect(flows).toMatchObject({ type: 'ovs-dump-flows' });
+    expect(flows.error).toBeUndefined();
+    const got = flowKinds(viaAppctl.findings);
+    expect(got.every((x) => x.subject.bridge === BR && x.host === 'hv-01')).toBe(true);
+    expect(got.some((x) => x.subject.table === 254)).toBe(false);
+    // One dump gives no rate, so severities come from n_packets alone; the same flows are found.
+    const viaOfctl = flowKinds((await diagnose({ bundles: [bundle] })).findings).filter((x) => x.subject.bridge === BR);
+    expect(new Set(got.map((x) => key(x).replace(/ \w+$/, '')))).toEqual(new Set(viaOfctl.map((x) => key(x).replace(/ \w+$/, ''))));
+    expect(got.find((x) => x.kind === 'flow_invalid_output' && x.subject.port === '99')).toMatchObject({ severity: 'critical', subject: { priority: 300, reason: 'absent_port' } });
   });
 
   it('without the Bridge table (and its protocols column) it still reads an OpenFlow13-only bridge by retrying, and reports the failed table', async () => {

@@ -214,3 +214,16 @@ describe('every dump-flows print form of OVS 3.1 (test/fixtures/ovs/capture-form
     expect(s2.get('ovs.bridge').map((o) => o.data.name)).toEqual(['OVSTunnel2046', 'OVSTunnel2048', 'br-int', 'cloudbr0']);
   });
 });
+
+describe('ovs-appctl bridge/dump-flows lines (OVS 3.1)', () => {
+  it('table_id, no cookie, the match glued to actions= by a comma', () => {
+    const t1 = parseFlowLine('table_id=1, duration=0s, n_packets=4, n_bytes=392, priority=90,in_port=3,actions=bundle(eth_src,0,hrw,ofport,members:3,98)')!;
+    expect(t1).toMatchObject({ table: 1, priority: 90, match: 'in_port=3', packets: 4, bytes: 392 });
+    expect(t1.actions[0]).toMatchObject({ name: 'bundle', members: ['3', '98'] });
+    expect(parseFlowLine('duration=0s, n_packets=0, n_bytes=0, priority=0,actions=NORMAL')).toMatchObject({ table: 0, priority: 0, match: '', actionsText: 'NORMAL' });
+    const off = parseFlowLine('duration=5s, n_packets=7, n_bytes=0, n_offload_packets=0, n_offload_bytes=0, priority=100,ip,nw_dst=10.0.0.1,actions=drop')!;
+    expect(off).toMatchObject({ priority: 100, match: 'ip,nw_dst=10.0.0.1', drop: true, packets: 7 });
+    expect(bridgeFromCommand('ovs-appctl bridge/dump-flows --offload-stats br0')).toBe('br0');
+    expect(bridgeFromFileName('/b/hv-01/ovs-appctl_bridge.dump-flows_OVSTunnel2046.txt')).toBe('OVSTunnel2046');
+  });
+});
