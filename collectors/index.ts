@@ -6,7 +6,7 @@ import type { FileCollector, LiveCollector, OnlineCollector } from '../core/plug
 import { ethtoolInfoFile, ethtoolStatsFile, ipLinkStatsFile, nicLiveCollector, sysfsDumpFile } from './nic/index.js';
 import { cloudstackLogCollector, ovstunnelLogCollector } from './cloudstack-log/index.js';
 import { nvpApiCollector, nvpApiResponseCollector } from './nvp-api/index.js';
-import { dumpFlowsFile, listBrFile, ofctlShowFile, ovsLiveCollector, vsctlJsonFile, vsctlShowFile } from './ovs/index.js';
+import { dumpFlowsFile, listBrFile, ofctlShowFile, ovsLiveCollector, vsctlJsonFile, vsctlListFile, vsctlShowFile } from './ovs/index.js';
 import { pcapFileCollector } from './pcap/index.js';
 import { pcapLiveCollector } from './pcap/live.js';
 import { cloudstackApiCollector, cloudstackApiResponseCollector } from './cloudstack-api/index.js';
@@ -25,6 +25,7 @@ export const fileCollectors: readonly FileCollector[] = [
   ofctlShowFile,
   vsctlShowFile,
   vsctlJsonFile,
+  vsctlListFile,
   listBrFile,
   pcapFileCollector,
   cloudstackApiResponseCollector,

@@ -22,11 +22,13 @@ import {
   markIncomplete,
   type OvsdbBridgeRow,
   type OvsdbInterfaceRow,
+  type OvsdbList,
   type OvsdbPortRow,
   parseDumpFlows,
   parseDumpFlowsLine,
   parseOfctlShow,
   parseOvsdbList,
+  parseOvsdbListText,
   parseVsctlShow,
   portRow,
 } from './parse.js';
@@ -170,6 +172,19 @@ export const vsctlShowFile: FileCollector = {
   },
 };
 
+/** Emit the rows of one OVSDB listing (JSON or list format) as observations. */
+function emitListing(input: InputFile, list: OvsdbList, ctx: ParseContext): ReadStats {
+  const at = input.collectedAt().getTime();
+  if (list.table === 'unknown' || list.table === 'Open_vSwitch') return { records: 0, warnings: [`${input.path}: OVSDB table ${list.table} is not used by netdiag`] };
+  const emitted = emitOvsdb(
+    list.table === 'Interface' ? list.rows.map(interfaceRow) : [],
+    list.table === 'Bridge' ? list.rows.map(bridgeRow) : [],
+    list.table === 'Port' ? list.rows.map(portRow) : [],
+    (o) => ctx.emit({ ...o, host: input.host, at, source: input.path } as AnyObservation),
+  );
+  return { records: emitted };
+}
+
 export const vsctlJsonFile: FileCollector = {
   type: 'ovs-vsctl-json',
   description: '`ovs-vsctl --format=json list Interface|Bridge|Port` output',
@@ -186,15 +201,25 @@ export const vsctlJsonFile: FileCollector = {
     } catch (e) {
       throw new Error(`${input.path}: ${(e as Error).message}`);
     }
-    const at = input.collectedAt().getTime();
-    if (list.table === 'unknown' || list.table === 'Open_vSwitch') return { records: 0, warnings: [`${input.path}: OVSDB table ${list.table} is not used by netdiag`] };
-    const emitted = emitOvsdb(
-      list.table === 'Interface' ? list.rows.map(interfaceRow) : [],
-      list.table === 'Bridge' ? list.rows.map(bridgeRow) : [],
-      list.table === 'Port' ? list.rows.map(portRow) : [],
-      (o) => ctx.emit({ ...o, host: input.host, at, source: input.path } as AnyObservation),
-    );
-    return { records: emitted };
+    return emitListing(input, list, ctx);
+  },
+};
+
+export const vsctlListFile: FileCollector = {
+  type: 'ovs-vsctl-list',
+  description: '`ovs-vsctl list Interface|Bridge|Port` in the default list format (as sosreport saves it)',
+  sniff(input) {
+    return /^_uuid\s*: [0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\s*$/m.test(input.body.trimStart().split('\n', 1)[0] ?? '') ? 0.9 : 0;
+  },
+  async read(input, ctx) {
+    const text = (await readAll(input)).slice(input.header.length);
+    let list;
+    try {
+      list = parseOvsdbListText(text);
+    } catch (e) {
+      throw new Error(`${input.path}: ${(e as Error).message}`);
+    }
+    return emitListing(input, list, ctx);
   },
 };
 
@@ -390,7 +415,7 @@ export const ovsLiveCollector: LiveCollector<OvsConfig> = {
   ],
 };
 
-export const ovsFileCollectors: readonly FileCollector[] = [dumpFlowsFile, ofctlShowFile, vsctlShowFile, vsctlJsonFile, listBrFile];
+export const ovsFileCollectors: readonly FileCollector[] = [dumpFlowsFile, ofctlShowFile, vsctlShowFile, vsctlJsonFile, vsctlListFile, listBrFile];
 
 /** Read a captured file directly (tests, tools): the same path `diagnose` takes. */
 export async function readCaptured(path: string, collector: FileCollector, ctx: ParseContext, host?: string): Promise<ReadStats> {

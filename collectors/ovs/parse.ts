@@ -486,6 +486,111 @@ export function parseOvsdbList(text: string): OvsdbList {
   return { table: ovsdbTableOf(headings), rows };
 }
 
+/**
+ * Parse `ovs-vsctl list TABLE` in its default (list) format — what sosreport and most runbooks save:
+ * records of `column : value` lines separated by blank lines, values in OVSDB's data syntax
+ * (ovs-vsctl(8) "Database Values": `[]`/`[a, b]` sets, `{k=v, k2="v 2"}` maps, quoted or bare atoms).
+ * Gives the same rows as the JSON form. Throws on text that is not such a listing.
+ */
+export function parseOvsdbListText(text: string): OvsdbList {
+  const rows: Record<string, unknown>[] = [];
+  const headings = new Set<string>();
+  let cur: Record<string, unknown> | undefined;
+  let lineNo = 0;
+  for (const raw of text.split('\n')) {
+    lineNo++;
+    const line = raw.replace(/\r$/, '');
+    if (line.trim() === '') {
+      cur = undefined;
+      continue;
+    }
+    if (line.startsWith('#')) continue;
+    const m = /^([a-z_][a-z0-9_:-]*)\s*: ?(.*)$/.exec(line);
+    if (!m) throw new Error(`line ${lineNo} is not "column : value": ${JSON.stringify(line.slice(0, 80))}`);
+    if (!cur) rows.push((cur = {}));
+    headings.add(m[1]!);
+    try {
+      cur[m[1]!] = parseOvsdbDatum(m[2]!.trim());
+    } catch (e) {
+      throw new Error(`line ${lineNo} (${m[1]}): ${(e as Error).message}`);
+    }
+  }
+  if (rows.length === 0 || !rows.every((r) => typeof r._uuid === 'string')) throw new Error('not an ovs-vsctl list output: every record starts with "_uuid : <uuid>"');
+  return { table: ovsdbTableOf([...headings]), rows };
+}
+
+/** One value in OVSDB's data syntax, decoded like `ovsdbValue` decodes the JSON form. */
+export function parseOvsdbDatum(text: string): unknown {
+  let i = 0;
+  const fail = (what: string): never => {
+    throw new Error(`${what} at character ${i + 1} of ${JSON.stringify(text.slice(0, 120))}`);
+  };
+  const skip = () => {
+    while (text[i] === ' ') i++;
+  };
+  const atom = (): unknown => {
+    skip();
+    if (text[i] === '"') {
+      let out = '';
+      for (i++; i < text.length && text[i] !== '"'; i++) {
+        if (text[i] === '\\') {
+          const c = text[++i];
+          out += c === 'n' ? '\n' : c === 't' ? '\t' : c === 'r' ? '\r' : (c ?? '');
+        } else out += text[i];
+      }
+      if (text[i] !== '"') fail('unterminated string');
+      i++;
+      return out;
+    }
+    const start = i;
+    while (i < text.length && !/[\s,=\]}]/.test(text[i]!)) i++;
+    const word = text.slice(start, i);
+    if (word === '') fail('value expected');
+    if (word === 'true' || word === 'false') return word === 'true';
+    return /^-?\d+(\.\d+)?$/.test(word) ? Number(word) : word;
+  };
+  const value = (): unknown => {
+    skip();
+    if (text[i] === '[') {
+      i++;
+      const out: unknown[] = [];
+      skip();
+      while (text[i] !== ']') {
+        out.push(atom());
+        skip();
+        if (text[i] === ',') i++;
+        else if (text[i] !== ']') fail('"," or "]" expected');
+      }
+      i++;
+      // As in the JSON form, a set of one is the atom itself.
+      return out.length === 1 ? out[0] : out;
+    }
+    if (text[i] === '{') {
+      i++;
+      const out: Record<string, unknown> = {};
+      skip();
+      while (text[i] !== '}') {
+        const k = atom();
+        skip();
+        if (text[i] !== '=') fail('"=" expected');
+        i++;
+        out[String(k)] = atom();
+        skip();
+        if (text[i] === ',') i++;
+        else if (text[i] !== '}') fail('"," or "}" expected');
+        skip();
+      }
+      i++;
+      return out;
+    }
+    return atom();
+  };
+  const v = value();
+  skip();
+  if (i < text.length) fail('unexpected text');
+  return v;
+}
+
 const asMap = (v: unknown): Record<string, string> => {
   if (!v || typeof v !== 'object' || Array.isArray(v)) return {};
   const out: Record<string, string> = {};

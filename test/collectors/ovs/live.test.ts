@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { flowDrop } from '../../../analyzers/flow_drop/index.js';
 import { analyzers } from '../../../analyzers/index.js';
 import { ovsConfigSchema, pollOvs } from '../../../collectors/ovs/index.js';
+import { parseOvsdbList, parseOvsdbListText } from '../../../collectors/ovs/parse.js';
 import { NetdiagError } from '../../../core/errors.js';
 import { type Exec, runCommand } from '../../../core/exec.js';
 import type { Finding } from '../../../core/finding.js';
@@ -201,7 +202,9 @@ describe('OVS collector and analyzers against a real Open vSwitch', () => {
     await writeFile(join(bundle, 'hv-01', 'ports.json'), `# command: ovs-vsctl --format=json list Port\n${await ovs.vsctl('--format=json', 'list', 'Port')}`);
     appctlBundle = `${bundle}-appctl`;
     await mkdir(join(appctlBundle, 'hv-01'), { recursive: true });
-    for (const f of ['ofctl-show.txt', 'interfaces.json', 'bridges.json', 'ports.json']) await writeFile(join(appctlBundle, 'hv-01', f), await readFile(join(bundle, 'hv-01', f)));
+    await writeFile(join(appctlBundle, 'hv-01', 'ofctl-show.txt'), await readFile(join(bundle, 'hv-01', 'ofctl-show.txt')));
+    // The OVSDB tables in ovs-vsctl's default list format, as sosreport saves them (no header).
+    for (const t of ['Interface', 'Bridge', 'Port']) await writeFile(join(appctlBundle, 'hv-01', `ovs-vsctl_list_${t}`), await ovs.vsctl('list', t));
     await writeFile(join(appctlBundle, 'hv-01', `ovs-appctl_bridge.dump-flows_${BR}.txt`), (await runCommand('ovs-appctl', ['bridge/dump-flows', BR], { env: ovs.env })).stdout);
     await capture(join(bundle, 'hv-01'), 'dump-flows-br-int.txt', ['dump-flows', 'br-int']);
     await capture(join(bundle, 'hv-01'), 'dump-flows-OVSTunnel2048.txt', ['dump-flows', 'OVSTunnel2048']);
@@ -297,7 +300,17 @@ describe('OVS collector and analyzers against a real Open vSwitch', () => {
     expect(report.inputs.find((i) => i.path.endsWith('dump-flows-OVSTunnel2048.txt'))!.warnings?.join(' ')).toMatch(/incomplete dump/);
   });
 
-  it('reads ovs-appctl bridge/dump-flows (hidden table-254 flows left out) to the same flow findings', async () => {
+  it('ovs-vsctl list in the default list format gives the same rows as --format=json', async () => {
+    for (const t of ['Interface', 'Bridge', 'Port']) {
+      const text = parseOvsdbListText(await ovs.vsctl('list', t));
+      const json = parseOvsdbList(await ovs.vsctl('--format=json', 'list', t));
+      expect(text.table).toBe(t);
+      const byUuid = (rows: Record<string, unknown>[]) => Object.fromEntries(rows.map((r) => [r._uuid, r]));
+      expect(byUuid(text.rows)).toEqual(byUuid(json.rows));
+    }
+  });
+
+  it('reads ovs-appctl bridge/dump-flows (hidden table-254 flows left out) and plain ovs-vsctl lists to the same findings', async () => {
     const key = (x: Finding) => `${x.kind} ${x.subject.table} ${x.subject.priority} ${x.subject.port ?? ''} ${x.severity}`;
     const flowKinds = (fs: Finding[]) => fs.filter((x) => x.kind === 'flow_drop' || x.kind === 'flow_invalid_output');
     const text = await readFile(join(appctlBundle, 'hv-01', `ovs-appctl_bridge.dump-flows_${BR}.txt`), 'utf8');
@@ -313,6 +326,10 @@ describe('OVS collector and analyzers against a real Open vSwitch', () => {
     const viaOfctl = flowKinds((await diagnose({ bundles: [bundle] })).findings).filter((x) => x.subject.bridge === BR);
     expect(new Set(got.map((x) => key(x).replace(/ \w+$/, '')))).toEqual(new Set(viaOfctl.map((x) => key(x).replace(/ \w+$/, ''))));
     expect(got.find((x) => x.kind === 'flow_invalid_output' && x.subject.port === '99')).toMatchObject({ severity: 'critical', subject: { priority: 300, reason: 'absent_port' } });
+    expect(got.find((x) => x.kind === 'flow_invalid_output' && x.subject.port === '5')).toMatchObject({ subject: { reason: 'ofport_invalid' } });
+    expect(viaAppctl.inputs.filter((i) => i.type === 'ovs-vsctl-list').map((i) => i.error)).toEqual([undefined, undefined, undefined]);
+    const tunnels = (fs: Finding[]) => fs.filter((x) => x.kind === 'ovs_tunnel_error').map((x) => `${x.subject.bridge} ${x.subject.port ?? ''} ${x.subject.reason}`).sort();
+    expect(tunnels(viaAppctl.findings)).toEqual(tunnels((await diagnose({ bundles: [bundle] })).findings));
   });
 
   it('without the Bridge table (and its protocols column) it still reads an OpenFlow13-only bridge by retrying, and reports the failed table', async () => {

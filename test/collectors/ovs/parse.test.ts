@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { dumpFlowsFile, listBrFile, ofctlShowFile, vsctlJsonFile, vsctlShowFile } from '../../../collectors/ovs/index.js';
 import { latestFlows } from '../../../collectors/ovs/model.js';
-import { bridgeFromCommand, bridgeFromFileName, outputActions, parseActions, parseDumpFlows, parseFlowLine } from '../../../collectors/ovs/parse.js';
+import { bridgeFromCommand, bridgeFromFileName, outputActions, parseActions, parseDumpFlows, parseFlowLine, parseOvsdbDatum, parseOvsdbListText } from '../../../collectors/ovs/parse.js';
 import { memoryInput } from '../../../core/input.js';
 import { ObservationStore } from '../../../core/observation.js';
 import { nullLogger, nullMetrics } from '../../../core/plugin.js';
@@ -225,5 +225,25 @@ describe('ovs-appctl bridge/dump-flows lines (OVS 3.1)', () => {
     expect(off).toMatchObject({ priority: 100, match: 'ip,nw_dst=10.0.0.1', drop: true, packets: 7 });
     expect(bridgeFromCommand('ovs-appctl bridge/dump-flows --offload-stats br0')).toBe('br0');
     expect(bridgeFromFileName('/b/hv-01/ovs-appctl_bridge.dump-flows_OVSTunnel2046.txt')).toBe('OVSTunnel2046');
+  });
+});
+
+describe('ovs-vsctl list in the default list format', () => {
+  it('decodes OVSDB data syntax: sets, maps, quoted atoms with escapes, numbers, booleans', () => {
+    expect(parseOvsdbDatum('[]')).toEqual([]);
+    expect(parseOvsdbDatum('[OpenFlow10, OpenFlow13]')).toEqual(['OpenFlow10', 'OpenFlow13']);
+    expect(parseOvsdbDatum('{gre_key="2048", is-ovs-tun-network="True", ovs-host-setup="4,\\"-1\\""}')).toEqual({ gre_key: '2048', 'is-ovs-tun-network': 'True', 'ovs-host-setup': '4,"-1"' });
+    expect(parseOvsdbDatum('"could not add network device t2046-3-7 to ofproto (File exists)"')).toBe('could not add network device t2046-3-7 to ofproto (File exists)');
+    expect(parseOvsdbDatum('-1')).toBe(-1);
+    expect(parseOvsdbDatum('false')).toBe(false);
+    expect(() => parseOvsdbDatum('{key="7"')).toThrow(/"," or "}" expected/);
+  });
+
+  it('recognises the listing by content and names the line of a broken one', async () => {
+    const text = '_uuid               : a2ba6999-33c8-4b61-8d2b-13e169a9b679\nname                : t1\nofport              : 3\nmtu                 : []\ntype                : gre\n';
+    expect(recognise(memoryInput('x', text))?.type).toBe('ovs-vsctl-list');
+    expect(parseOvsdbListText(text)).toMatchObject({ table: 'Interface', rows: [{ name: 't1', ofport: 3, mtu: [] }] });
+    expect(() => parseOvsdbListText(`${text}options             : {key="7"\n`)).toThrow(/line 6 \(options\)/);
+    expect(() => parseOvsdbListText('name : t1\n')).toThrow(/every record starts with "_uuid : <uuid>"/);
   });
 });
