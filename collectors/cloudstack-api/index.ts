@@ -22,14 +22,14 @@ async function readText(input: InputFile): Promise<string> {
 
 export const cloudstackApiResponseCollector: FileCollector = {
   type: 'cloudstack-api-response',
-  description: 'saved CloudStack API list answers ({"listnetworksresponse": {...}} and friends: zones, physical networks, networks, hosts, NVP devices, configurations)',
+  description: 'saved CloudStack API list answers ({"listnetworksresponse": {...}} and friends, or CloudMonkey\'s {"count": N, "network": [...]}: zones, physical networks, networks, hosts, NVP devices, configurations)',
   sniff: (input) => sniffCloudStackResponse(input.body),
   async read(input, ctx): Promise<ReadStats> {
     const text = await readText(input);
     const zoneid = /[?&\s]zoneid=([0-9a-fA-F-]{8,})/.exec(input.header.command ?? '')?.[1];
     let parsed;
     try {
-      parsed = parseSavedCloudStackResponse(text, input.path, zoneid);
+      parsed = parseSavedCloudStackResponse(text, input.path, zoneid, input.header.command);
     } catch (e) {
       throw new NetdiagError('E_INPUT_PARSE', (e as Error).message, { remedy: 'save the raw JSON answer of a list command with response=json (e.g. cmk -o json list networks listall=true, or curl of the signed URL)' });
     }

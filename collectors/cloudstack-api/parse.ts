@@ -109,9 +109,32 @@ export const LISTINGS = {
 } as const;
 export type ListingEnvelope = keyof typeof LISTINGS;
 
+/**
+ * CloudMonkey (`cmk list networks`) prints the answer without its `<command>response` wrapper:
+ * `{"count": 12, "network": [...]}` (cmd/network.go getResponseData). The item key names the listing;
+ * `network` is listNetworks unless the command says listNiciraNvpDeviceNetworks.
+ */
+const UNWRAPPED: Record<string, ListingEnvelope> = {
+  zone: 'listzonesresponse',
+  physicalnetwork: 'listphysicalnetworksresponse',
+  network: 'listnetworksresponse',
+  host: 'listhostsresponse',
+  niciranvpdevice: 'listniciranvpdevicesresponse',
+  configuration: 'listconfigurationsresponse',
+};
+const UNWRAPPED_START = new RegExp(`^\\{\\s*(?:"count"\\s*:\\s*\\d+\\s*,\\s*)?"(${Object.keys(UNWRAPPED).join('|')})"\\s*:\\s*\\[`);
+
+function unwrappedEnvelope(raw: Record<string, unknown>, command?: string): ListingEnvelope | undefined {
+  const keys = Object.keys(raw).filter((k) => k !== 'count');
+  if (keys.length !== 1 || !(keys[0]! in UNWRAPPED) || !Array.isArray(raw[keys[0]!])) return undefined;
+  if (keys[0] === 'network' && /niciranvpdevicenetworks/i.test(command ?? '')) return 'listniciranvpdevicenetworksresponse';
+  return UNWRAPPED[keys[0]!];
+}
+
 /** How sure we are that a text is a saved CloudStack API answer (0..1), from its first bytes. */
 export function sniffCloudStackResponse(body: string): number {
   const t = body.trimStart();
+  if (UNWRAPPED_START.test(t)) return 0.85;
   const m = /^\{\s*"([a-z0-9]+response)"\s*:\s*\{/.exec(t);
   if (!m) return 0;
   return m[1]! in LISTINGS ? 0.95 : 0.6;
@@ -171,7 +194,7 @@ export interface SavedListing {
 }
 
 /** Parse a saved list answer; throws a message naming what is wrong (not JSON, an error answer, an unknown envelope). */
-export function parseSavedCloudStackResponse(text: string, source: string, zoneid?: string): SavedListing {
+export function parseSavedCloudStackResponse(text: string, source: string, zoneid?: string, command?: string): SavedListing {
   let raw: unknown;
   try {
     raw = JSON.parse(text);
@@ -180,9 +203,10 @@ export function parseSavedCloudStackResponse(text: string, source: string, zonei
   }
   if (!isObj(raw)) throw new Error(`${source}: expected a JSON object like {"listnetworksresponse": {...}}`);
   const keys = Object.keys(raw).filter((k) => k.endsWith('response'));
-  if (keys.length !== 1) throw new Error(`${source}: expected exactly one "<command>response" key, found ${keys.length ? keys.join(', ') : 'none'}`);
-  const envelope = keys[0]!;
-  const inner = raw[envelope];
+  const cmk = keys.length === 0 ? unwrappedEnvelope(raw, command) : undefined;
+  if (keys.length !== 1 && !cmk) throw new Error(`${source}: expected exactly one "<command>response" key (or CloudMonkey's {"count": N, "network": [...]}), found ${keys.length ? keys.join(', ') : 'none'}`);
+  const envelope = cmk ?? keys[0]!;
+  const inner = cmk ? raw : raw[envelope];
   if (!isObj(inner)) throw new Error(`${source}: "${envelope}" is not an object`);
   if (inner.errorcode !== undefined) throw new Error(`${source}: a saved error answer (${envelope} errorcode ${String(inner.errorcode)}${inner.cserrorcode !== undefined ? `, cserrorcode ${String(inner.cserrorcode)}` : ''}: ${String(inner.errortext ?? '')})`);
   if (!(envelope in LISTINGS)) throw new Error(`${source}: "${envelope}" is not a listing netdiag reads (${Object.values(LISTINGS).map((l) => l.command).join(', ')})`);

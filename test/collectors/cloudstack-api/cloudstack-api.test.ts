@@ -3,6 +3,7 @@
  * completeness, a failed or changed listing never complete), and the saved-response reader
  * (complete only when `count` equals the items present) on the shipped example bundle.
  */
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { cloudstackApiResponseCollector, makeCloudStackApiCollector } from '../../../collectors/cloudstack-api/index.js';
@@ -157,4 +158,26 @@ describe('cloudstack-api-response (saved answers)', () => {
     await expect(cloudstackApiResponseCollector.read(memoryInput('vm.json', '{"listvirtualmachinesresponse":{"count":0}}'), c)).rejects.toThrow(/not a listing netdiag reads/);
     expect(cloudstackApiResponseCollector.sniff(memoryInput('x.json', '{"results": [], "result_count": 0}'))).toBe(0);
   });
+
+  it('CloudMonkey output (cmk list networks: no <command>response wrapper) reads the same as the raw answer', async () => {
+    for (const file of ['cloudstack-listNetworks.json', 'cloudstack-listHosts.json', 'cloudstack-listNiciraNvpDevices.json', 'cloudstack-listConfigurations.json']) {
+      const raw = await openInput(join(EXAMPLES, file), 'mgmt-01');
+      const text = (await readFile(join(EXAMPLES, file), 'utf8')).replace(/^#.*\n/gm, '');
+      const inner = Object.values(JSON.parse(text) as Record<string, Record<string, unknown>>)[0]!;
+      // cmk prints Go's map order (sorted keys), indented.
+      const cmk = JSON.stringify(Object.fromEntries(Object.entries(inner).sort(([a], [b]) => (a < b ? -1 : 1))), null, 2);
+      const input = memoryInput(file, cmk, { mtime: raw.collectedAt() });
+      expect(recognise(input)?.type, file).toBe('cloudstack-api-response');
+      const a = ctx();
+      const b = ctx();
+      await cloudstackApiResponseCollector.read(raw, a.c);
+      await cloudstackApiResponseCollector.read(input, b.c);
+      expect(b.obs.map((o) => ({ ...o, source: '' }))).toEqual(a.obs.map((o) => ({ ...o, source: '' })));
+    }
+    // `network` items of listNiciraNvpDeviceNetworks are told apart by the command.
+    const t = ctx();
+    await cloudstackApiResponseCollector.read(memoryInput('x.json', '# command: cmk list niciranvpdevicenetworks nvpdeviceid=1\n{"count": 0, "network": []}'), t.c);
+    expect(Object.keys(listings(t.obs))).toEqual(['nvpdevicenetworks']);
+  });
 });
+
