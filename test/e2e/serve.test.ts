@@ -268,6 +268,8 @@ describe('a real Prometheus and Alertmanager page on a burst', () => {
       );
       const a = alerts.find((x) => x.labels.alertname === 'NetdiagNvpApiExceptionBurst')!;
       expect(a.labels).toMatchObject({ severity: 'warning', host: 'mgmt-01' });
+      // The description quotes the burst's size from netdiag's own gauge, through Prometheus's query template.
+      expect(a.annotations.description).toMatch(/on mgmt-01 \(\d+ exceptions so far\): /);
       expect(a.annotations.runbook_url).toBe(`http://${new URL(s.url).host}/findings?kind=nvp_api_exception_burst`);
       // The runbook link opens the finding.
       expect(await (await fetch(a.annotations.runbook_url!)).text()).toContain('CreateLogicalSwitchCommand');
