@@ -5,6 +5,7 @@ import { registerDiagnose } from './diagnose.js';
 import { registerLab } from './lab.js';
 import { registerDemo } from './demo.js';
 import { registerServe } from './serve.js';
+import { registerCollect } from './collect.js';
 // @registry-commands-imports (keep this marker)
 
 const program = new Command();
@@ -19,6 +20,7 @@ registerDiagnose(program);
 registerLab(program);
 registerDemo(program);
 registerServe(program);
+registerCollect(program);
 // @registry-commands (keep this marker)
 
 try {

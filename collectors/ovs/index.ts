@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { describeError } from '../../core/errors.js';
-import type { ExecOptions } from '../../core/exec.js';
+import type { Exec, ExecOptions } from '../../core/exec.js';
 import { forEachLine, type InputFile } from '../../core/input.js';
 import type { OvsBridgeInfo, OvsInterfaceInfo } from '../../core/kinds.js';
 import type { AnyObservation } from '../../core/observation.js';
@@ -304,6 +304,51 @@ export const ovsMetrics: readonly MetricSpec[] = [
 /** Why a first dump-flows attempt should be retried with OpenFlow 1.3. */
 const NEEDS_OF13 = /version negotiation failed|OFPBRC_BAD_VERSION|peer supports version 0x0[4-6]|parse error in reply|bad instructions|OFPBAC_UNSUPPORTED_ORDER|decode error/i;
 
+/** The protocol to ask a bridge in first: one restricted to OpenFlow 1.1+ refuses 1.0. */
+export function firstProtocol(row: OvsdbBridgeRow | undefined): string | undefined {
+  if (!row || row.protocols.length === 0 || row.protocols.includes('OpenFlow10')) return undefined;
+  return row.protocols.includes('OpenFlow13') ? 'OpenFlow13' : row.protocols[row.protocols.length - 1];
+}
+
+/**
+ * `ovs-ofctl dump-flows BRIDGE`, asking again in OpenFlow 1.3 when 1.0 is refused or cannot print
+ * the table (a decode error: 1.0 has no words for 1.1+ instructions). Throws when no dump came;
+ * an incomplete one is returned with `result.incomplete` set. Shared by the poll and `netdiag collect`.
+ */
+export async function dumpFlows(exec: Exec, cfg: OvsConfig, base: ExecOptions, br: string, proto?: string): Promise<{ stdout: string; result: DumpFlowsResult; proto?: string; warnings: string[] }> {
+  const warnings: string[] = [];
+  const opts = { ...base, maxBytes: cfg.maxOutputBytes };
+  const run = (p?: string) => exec(cfg.ofctlPath, [...(p ? ['-O', p] : []), 'dump-flows', br], opts);
+  let r;
+  try {
+    r = await run(proto);
+  } catch (e) {
+    if (proto || !NEEDS_OF13.test(describeError(e))) throw e;
+    proto = 'OpenFlow13';
+    r = await run(proto);
+  }
+  if (r.truncated) throw new Error(`dump-flows output exceeded maxOutputBytes=${cfg.maxOutputBytes}`);
+  let stdout = r.stdout;
+  let result = parseDumpFlows(stdout);
+  if (result.incomplete && !proto) {
+    // OpenFlow 1.0 cannot print an OpenFlow 1.1+ instruction list: ovs-ofctl exits 0 but stops
+    // at "***decode error***". Ask again in 1.3, which prints every flow; if that fails too,
+    // keep what 1.0 printed (reported as incomplete by the caller).
+    try {
+      const r13 = await run('OpenFlow13');
+      const d13 = r13.truncated ? undefined : parseDumpFlows(r13.stdout);
+      if (d13 && (!d13.incomplete || d13.flows.length > result.flows.length)) {
+        result = d13;
+        stdout = r13.stdout;
+        proto = 'OpenFlow13';
+      }
+    } catch (e) {
+      warnings.push(`${br}: dump-flows -O OpenFlow13 after a decode error: ${describeError(e)}`);
+    }
+  }
+  return { stdout, result, ...(proto ? { proto } : {}), warnings };
+}
+
 export async function pollOvs(ctx: LiveContext, cfg: OvsConfig, signal?: AbortSignal): Promise<ReadStats> {
   const started = ctx.now();
   const env: NodeJS.ProcessEnv = { ...process.env };
@@ -351,34 +396,13 @@ export async function pollOvs(ctx: LiveContext, cfg: OvsConfig, signal?: AbortSi
     if (signal?.aborted) break;
     const row = bridgeRows.find((b) => b.name === br);
     // Bridges restricted to OpenFlow 1.1+ refuse 1.0: ask with -O straight away, or retry.
-    let proto: string | undefined = row && row.protocols.length > 0 && !row.protocols.includes('OpenFlow10') ? row.protocols.includes('OpenFlow13') ? 'OpenFlow13' : row.protocols[row.protocols.length - 1] : undefined;
+    let proto = firstProtocol(row);
     const ofctl = (args: string[], opts: ExecOptions = base) => ctx.exec(cfg.ofctlPath, [...(proto ? ['-O', proto] : []), ...args], opts);
     try {
-      let r;
-      try {
-        r = await ofctl(['dump-flows', br], { ...base, maxBytes: cfg.maxOutputBytes });
-      } catch (e) {
-        if (proto || !NEEDS_OF13.test(describeError(e))) throw e;
-        proto = 'OpenFlow13';
-        r = await ofctl(['dump-flows', br], { ...base, maxBytes: cfg.maxOutputBytes });
-      }
-      if (r.truncated) throw new Error(`dump-flows output exceeded maxOutputBytes=${cfg.maxOutputBytes}`);
-      let d = parseDumpFlows(r.stdout);
-      if (d.incomplete && !proto) {
-        // OpenFlow 1.0 cannot print an OpenFlow 1.1+ instruction list: ovs-ofctl exits 0 but stops
-        // at "***decode error***". Ask again in 1.3, which prints every flow; if that fails too,
-        // keep what 1.0 printed (reported as incomplete below).
-        try {
-          const r13 = await ctx.exec(cfg.ofctlPath, ['-O', 'OpenFlow13', 'dump-flows', br], { ...base, maxBytes: cfg.maxOutputBytes });
-          const d13 = r13.truncated ? undefined : parseDumpFlows(r13.stdout);
-          if (d13 && (!d13.incomplete || d13.flows.length > d.flows.length)) {
-            d = d13;
-            proto = 'OpenFlow13';
-          }
-        } catch (e) {
-          warnings.push(`${br}: dump-flows -O OpenFlow13 after a decode error: ${describeError(e)}`);
-        }
-      }
+      const dumped = await dumpFlows(ctx.exec, cfg, base, br, proto);
+      const d = dumped.result;
+      proto = dumped.proto;
+      warnings.push(...dumped.warnings);
       for (const s of d.skipped.slice(0, 3)) warnings.push(`${br}: dump-flows line ${s.line} not understood: ${s.text}`);
       emit({ kind: 'ovs.flows', data: { bridge: br, flows: d.flows, protocol: d.protocol ?? proto, names: d.names } }, `${cfg.ofctlPath}${proto ? ` -O ${proto}` : ''} dump-flows ${br}`);
       ctx.metrics.set('netdiag_ovs_flow_entries', { host: ctx.host, bridge: br }, d.flows.length);
