@@ -12,6 +12,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { concrete, dashboardQueries } from '../helpers/dashboards.js';
 import { afterAll, describe, expect, it } from 'vitest';
 
 const ROOT = join(__dirname, '..', '..');
@@ -275,6 +276,17 @@ describe('a real Prometheus and Alertmanager page on a burst', () => {
       expect(await (await fetch(a.annotations.runbook_url!)).text()).toContain('CreateLogicalSwitchCommand');
       await until('the webhook to be paged', async () => hooks.length, (n) => n > 0, 30_000);
       expect(JSON.stringify(hooks[0])).toContain('NetdiagNvpApiExceptionBurst');
+      // The NOC dashboard's queries, run by this Prometheus on what it scraped: every one is valid,
+      // and the panels about this burst show it.
+      const results = new Map<string, number>();
+      for (const q of dashboardQueries()) {
+        const r = (await (await fetch(`http://127.0.0.1:${promPort}/api/v1/query?query=${encodeURIComponent(concrete(q.expr))}`)).json()) as { status: string; error?: string; data: { result: unknown[] } };
+        expect(r.status, `${q.panel}: ${r.error ?? ''}`).toBe('success');
+        results.set(q.panel, (results.get(q.panel) ?? 0) + r.data.result.length);
+      }
+      for (const panel of ['Active findings', 'Active findings by kind and host', 'Collectors up', 'NVP API exceptions per second, by cause', 'Seconds since each collector last succeeded']) {
+        expect(results.get(panel), panel).toBeGreaterThan(0);
+      }
     } finally {
       for (const c of [prom, am]) if (c.pid && c.exitCode === null) process.kill(c.pid, 'SIGTERM');
       await new Promise((r) => hook.close(r));
