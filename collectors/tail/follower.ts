@@ -53,6 +53,8 @@ interface Checkpoint extends FileIdentity {
 }
 
 const HEAD_BYTES = 1024;
+/** Rotated siblings the follower never opens. */
+const COMPRESSED = /\.(?:gz|bz2|xz|zst|lz4|zip|Z)$/;
 const CHUNK = 64 * 1024;
 
 async function headHash(fh: FileHandle, len: number): Promise<string> {
@@ -244,14 +246,82 @@ export class FileFollower {
     yield { type: 'reset', reason: 'replaced' };
   }
 
-  /** Read a rotated-away file to its end (its last bytes are a line even without a newline), then let it go. */
+  /**
+   * Read a rotated-away file to its end (its last bytes are a line even without a newline), then let
+   * it go, then read any file that was rotated in after it and away again before we looked (two
+   * rotations within one poll, or several while netdiag was down) before the file at the path.
+   */
   private async *drainRotated(signal: AbortSignal): AsyncGenerator<FollowEvent> {
-    for await (const ev of this.readAvailable(signal)) yield ev;
-    const tail = this.takePartial();
-    if (tail !== undefined) yield tail;
-    this.stats.rotations++;
-    await this.closeCurrent();
-    yield { type: 'reset', reason: 'rotated' };
+    let since = 0;
+    for (;;) {
+      for await (const ev of this.readAvailable(signal)) yield ev;
+      const tail = this.takePartial();
+      if (tail !== undefined) yield tail;
+      this.stats.rotations++;
+      const cur = this.cur!;
+      since = Math.max(since, (await cur.fh.stat()).mtimeMs);
+      await this.refreshIdentity().catch(() => {});
+      this.remember(cur.dev, cur.ino, this.identity);
+      await this.closeCurrent();
+      yield { type: 'reset', reason: 'rotated' };
+      if (signal.aborted || !(await this.openIntermediate(since))) return;
+    }
+  }
+
+  /** Files already read to their end in this run (dev:ino and first bytes), newest last. */
+  private readonly done: { key: string; head?: FileIdentity }[] = [];
+  private remember(dev: number, ino: number, head: FileIdentity | undefined): void {
+    this.done.push({ key: `${dev}:${ino}`, head });
+    if (this.done.length > 32) this.done.shift();
+  }
+
+  /**
+   * After a rotated file was drained: open the oldest sibling of the path that was written no
+   * earlier than it (`since`, its mtime), is not the file now at the path, has not been read, and
+   * does not start like a file already read (a copy someone made) — a file that lived at the path
+   * between two looks. Compressed siblings are never opened (diagnose reads them).
+   */
+  private async openIntermediate(since: number): Promise<boolean> {
+    const dir = dirname(this.path);
+    const base = basename(this.path);
+    const atPath = await stat(this.path).catch(() => undefined);
+    let names: string[];
+    try {
+      names = await readdir(dir);
+    } catch {
+      return false;
+    }
+    const candidates: { p: string; mtimeMs: number }[] = [];
+    for (const n of names) {
+      if (n === base || !n.startsWith(base) || COMPRESSED.test(n)) continue;
+      const st = await stat(join(dir, n)).catch(() => undefined);
+      if (!st?.isFile() || st.mtimeMs < since || st.size === 0) continue;
+      if (atPath && st.dev === atPath.dev && st.ino === atPath.ino) continue;
+      if (this.done.some((d) => d.key === `${st.dev}:${st.ino}`)) continue;
+      candidates.push({ p: join(dir, n), mtimeMs: st.mtimeMs });
+    }
+    candidates.sort((a, b) => a.mtimeMs - b.mtimeMs);
+    for (const c of candidates) {
+      let fh: FileHandle | undefined;
+      try {
+        fh = await open(c.p, 'r');
+        const st = await fh.stat();
+        const heads = [...this.done.map((d) => d.head), atPath ? await fileIdentity(this.path).catch(() => undefined) : undefined];
+        let copy = false;
+        for (const h of heads) if (h && h.headLen > 0 && st.size >= h.headLen && (await headHash(fh, h.headLen)) === h.headHash) copy = true;
+        if (copy) {
+          this.remember(st.dev, st.ino, undefined);
+          await fh.close();
+          continue;
+        }
+        this.cur = { fh, dev: st.dev, ino: st.ino, readPos: 0, linePos: 0, lineNo: 0, partial: [], partialLen: 0, skipping: false };
+        this.identity = undefined;
+        return true;
+      } catch {
+        await fh?.close().catch(() => {});
+      }
+    }
+    return false;
   }
 
   private async readCheckpoint(): Promise<Checkpoint | undefined> {
@@ -297,7 +367,7 @@ export class FileFollower {
       return undefined;
     }
     for (const n of names) {
-      if (n === base || !n.startsWith(base) || n.endsWith('.gz')) continue;
+      if (n === base || !n.startsWith(base) || COMPRESSED.test(n)) continue;
       const st = await stat(join(dir, n)).catch(() => undefined);
       if (st && st.dev === cp.dev && st.ino === cp.ino) return join(dir, n);
     }

@@ -68,7 +68,6 @@ describe('FileFollower', () => {
     const N = 30_000;
     // Like logrotate `create` + a postrotate reopen: rename first, the writer still appends to the old fd
     // for a while, then opens the new path. Also log4j's close/rename/open. Numbers go to 1..N exactly once.
-    // (Two rotations within one poll interval would lose the file in between: see README.md.)
     const script = `
       const fs = require('node:fs');
       const log = process.argv[1]; const N = Number(process.argv[2]);
@@ -88,6 +87,56 @@ describe('FileFollower', () => {
     expect(await exited).toBe(0);
     expect(numbers(lines)).toEqual(Array.from({ length: N }, (_, i) => i + 1));
     expect(f.stats.rotations).toBeGreaterThanOrEqual(5);
+  });
+
+  it('reads a file that was rotated in and away again between two looks, in order, and never a copy someone made', async () => {
+    const d = tmp();
+    const log = join(d, 'agent.log');
+    for (let i = 1; i <= 3; i++) appendFileSync(log, payload(i));
+    const f = new FileFollower({ path: log, pollMs: 400 }); // slow polls: both rotations fall between two looks
+    const got: number[] = [];
+    const ac = new AbortController();
+    const reader = (async () => {
+      for await (const { line } of f.lines(ac.signal)) {
+        got.push(numbers([line])[0]!);
+        if (got.length === 12) break;
+      }
+    })();
+    while (got.length < 3) await sleep(5);
+    // logrotate numbering, twice in a row: agent.log → .1 (then .2), a new agent.log → .1, a newer agent.log.
+    for (let i = 4; i <= 5; i++) appendFileSync(log, payload(i));
+    renameSync(log, `${log}.1`);
+    for (let i = 6; i <= 8; i++) appendFileSync(log, payload(i));
+    copyFileSync(`${log}.1`, `${log}.1.save`); // an admin's copy of the first file, made after it was written
+    renameSync(`${log}.1`, `${log}.2`);
+    renameSync(log, `${log}.1`);
+    for (let i = 9; i <= 12; i++) appendFileSync(log, payload(i));
+    setTimeout(() => ac.abort(), 10_000).unref();
+    await reader;
+    expect(got).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
+    expect(f.stats.rotations).toBe(2);
+  });
+
+  it('after a restart, drains the checkpointed file and every uncompressed file rotated after it, oldest first', async () => {
+    const d = tmp();
+    const state = join(d, 'state');
+    const log = join(d, 'management-server.log');
+    for (let i = 1; i <= 10; i++) appendFileSync(log, payload(i));
+    await collect(new FileFollower({ path: log, stateDir: state, pollMs: 5 }), 10);
+    // Down across three rotations; the rotated files keep uncompressed names (date suffixes).
+    for (let i = 11; i <= 15; i++) appendFileSync(log, payload(i));
+    renameSync(log, `${log}.2026-11-20`);
+    await sleep(15);
+    for (let i = 16; i <= 20; i++) appendFileSync(log, payload(i));
+    renameSync(log, `${log}.2026-11-21`);
+    await sleep(15);
+    for (let i = 21; i <= 25; i++) appendFileSync(log, payload(i));
+    renameSync(log, `${log}.2026-11-22`);
+    for (let i = 26; i <= 30; i++) appendFileSync(log, payload(i));
+    const f = new FileFollower({ path: log, stateDir: state, pollMs: 5 });
+    const after = await collect(f, 20);
+    expect(numbers(after)).toEqual(Array.from({ length: 20 }, (_, i) => i + 11));
+    expect(f.stats.rotations).toBe(3);
   });
 
   it('ignores gzip-compressed rotated files and reads the replacing file from its start', async () => {
