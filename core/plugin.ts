@@ -128,6 +128,12 @@ export interface OrchestratorOptions {
   caFile?: string;
   /** Skip TLS verification (loudly). */
   insecure?: boolean;
+  /** CloudStack API request starts per second at most (client default 20). */
+  cloudstackRateLimitPerSecond?: number;
+  /** Items per page when listing CloudStack (client default 500, CloudStack's default.page.size). */
+  cloudstackPageSize?: number;
+  /** Items per page when listing NVP (`_page_length`, client default 100). */
+  nvpPageLength?: number;
 }
 
 /** Reads inventory from a live API for `diagnose`/`plan` (CloudStack, NVP). */

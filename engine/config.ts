@@ -41,6 +41,12 @@ export function configSchema() {
           nvpPassword: z.string().optional(),
           caFile: z.string().optional(),
           insecure: z.boolean().default(false),
+          /** CloudStack API request starts per second at most: keep a busy management server responsive. */
+          cloudstackRateLimitPerSecond: z.number().positive().max(1000).default(20),
+          /** `pagesize` of CloudStack listings; at most the server's `default.page.size`. */
+          cloudstackPageSize: z.number().int().min(1).max(10000).default(500),
+          /** NVP `_page_length` (the controller caps it at 1000). */
+          nvpPageLength: z.number().int().min(1).max(1000).default(100),
         })
         .strict()
         .default({}),
@@ -105,6 +111,9 @@ export function resolveOrchestrator(cli: OrchestratorOptions, cfg?: NetdiagConfi
     nvpPassword: cli.nvpPassword ?? env.NETDIAG_NVP_PASSWORD ?? o.nvpPassword,
     caFile: cli.caFile ?? env.NETDIAG_CA_FILE ?? o.caFile,
     insecure: cli.insecure ?? (env.NETDIAG_INSECURE === '1' ? true : undefined) ?? o.insecure,
+    cloudstackRateLimitPerSecond: cli.cloudstackRateLimitPerSecond ?? o.cloudstackRateLimitPerSecond,
+    cloudstackPageSize: cli.cloudstackPageSize ?? o.cloudstackPageSize,
+    nvpPageLength: cli.nvpPageLength ?? o.nvpPageLength,
   };
 }
 

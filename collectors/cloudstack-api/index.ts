@@ -64,7 +64,7 @@ export function makeCloudStackApiCollector(extra: CloudStackCollectOptions = {})
       if (!o.apiKey || !o.secretKey) {
         throw new NetdiagError('E_ARGS', `--cloudstack-url ${o.cloudstackUrl} needs --api-key and --secret-key`, { remedy: 'give them on the command line, in NETDIAG_API_KEY/NETDIAG_SECRET_KEY or in the config file' });
       }
-      const client = new CloudStackClient({ url: o.cloudstackUrl!, apiKey: o.apiKey, secretKey: o.secretKey, caFile: o.caFile, insecure: o.insecure, log: ctx.log, ...extra.client });
+      const client = new CloudStackClient({ url: o.cloudstackUrl!, apiKey: o.apiKey, secretKey: o.secretKey, caFile: o.caFile, insecure: o.insecure, rateLimitPerSecond: o.cloudstackRateLimitPerSecond, pageSize: o.cloudstackPageSize, log: ctx.log, ...extra.client });
       const source = client.source;
       const warnings: string[] = [];
       const failures: string[] = [];

@@ -89,7 +89,7 @@ export function makeNvpApiCollector(extra: NvpCollectOptions = {}): OnlineCollec
       if (!o.nvpUser || !o.nvpPassword) {
         throw new NetdiagError('E_ARGS', `--nvp-url ${o.nvpUrl} needs --nvp-user and --nvp-password`, { remedy: 'give them on the command line, in NETDIAG_NVP_USER/NETDIAG_NVP_PASSWORD or in the config file' });
       }
-      const client = new NvpClient({ url: o.nvpUrl!, user: o.nvpUser, password: o.nvpPassword, caFile: o.caFile, insecure: o.insecure, log: ctx.log, ...extra.client });
+      const client = new NvpClient({ url: o.nvpUrl!, user: o.nvpUser, password: o.nvpPassword, caFile: o.caFile, insecure: o.insecure, pageLength: o.nvpPageLength, log: ctx.log, ...extra.client });
       const source = client.source;
       const warnings: string[] = [];
       let records = 0;

@@ -5,8 +5,10 @@
  * Needs `dist/` (npx tsc -p tsconfig.json).
  */
 import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -96,6 +98,32 @@ describe('orchestrator end to end (CloudStack + NVP simulators, hv-01/hv-02 OVS 
     // NVP was paged (2 per page) and secrets never reach the output
     expect(nvp.requests.filter((r) => r.path === '/ws.v1/lswitch' && r.query._page_cursor).length).toBeGreaterThanOrEqual(2);
     for (const secret of [nvp.password, cs.secretKey, cs.apiKey]) expect(stdout + stderr).not.toContain(secret);
+  });
+
+  it('pages with the sizes the config file sets, and finds the same leaks', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nd-orch-cfg-'));
+    try {
+      const cfg = join(dir, 'netdiag.yml');
+      writeFileSync(cfg, 'orchestrator:\n  cloudstackPageSize: 3\n  cloudstackRateLimitPerSecond: 200\n  nvpPageLength: 1\n');
+      const csBefore = cs.requests.length;
+      const nvpBefore = nvp.requests.length;
+      const { report } = await diagnose(['--bundle', BUNDLE, ...orchestratorArgs(), '--config', cfg]);
+      expect(report.inputs.filter((i) => i.error)).toEqual([]);
+      expect(report.findings.filter((f) => f.kind === 'stale_logical_switch').map((f) => f.subject.lswitch).sort()).toEqual([...expectedLeaks.lswitches].sort());
+      const networks = cs.requests.slice(csBefore).filter((r) => r.command === 'listNetworks');
+      expect(networks.length).toBeGreaterThan(1);
+      expect(new Set(networks.map((r) => r.params.pagesize))).toEqual(new Set(['3']));
+      const lswitch = nvp.requests.slice(nvpBefore).filter((r) => r.path === '/ws.v1/lswitch');
+      expect(new Set(lswitch.map((r) => String(r.query._page_length)))).toEqual(new Set(['1']));
+      // A bad value is a config error naming the field, before anything is called.
+      writeFileSync(cfg, 'orchestrator:\n  cloudstackPageSize: 0\n  nvpPageLength: 5000\n');
+      const bad = await run('node', [NETDIAG, 'diagnose', '--bundle', BUNDLE, '--config', cfg]).catch((e: { code: number; stderr: string }) => e);
+      expect((bad as { code: number }).code).toBe(3);
+      expect((bad as { stderr: string }).stderr).toMatch(/orchestrator\.cloudstackPageSize/);
+      expect((bad as { stderr: string }).stderr).toMatch(/orchestrator\.nvpPageLength/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('calls nothing stale when the CloudStack network listing fails, and shows the failure in inputs', async () => {
