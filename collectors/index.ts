@@ -11,6 +11,7 @@ import { pcapFileCollector } from './pcap/index.js';
 import { pcapLiveCollector } from './pcap/live.js';
 import { cloudstackApiCollector, cloudstackApiResponseCollector } from './cloudstack-api/index.js';
 import { cloudstackLogLive } from './cloudstack-log/live.js';
+import { orchestratorLiveCollector } from './orchestrator-live/index.js';
 // @registry-imports (one import per collector, keep this marker)
 
 export const fileCollectors: readonly FileCollector[] = [
@@ -37,6 +38,7 @@ export const liveCollectors: readonly LiveCollector<any>[] = [
   ovsLiveCollector,
   pcapLiveCollector,
   cloudstackLogLive,
+  orchestratorLiveCollector,
   // @registry-live-collectors (keep this marker)
 ];
 

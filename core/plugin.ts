@@ -75,6 +75,13 @@ export interface LiveContext extends ParseContext {
   /** Directory for checkpoints and collector state (created by the appliance); none = no resume. */
   stateDir?: string;
   now(): number;
+  /** Where the orchestrator APIs are (serve's `orchestrator:` section and NETDIAG_* environment). */
+  orchestrator?: OrchestratorOptions;
+  /**
+   * Replace every observation of these kinds by `items` at once (a poll that is a whole snapshot,
+   * e.g. an inventory); collectors fall back to `emit` where it is absent.
+   */
+  replace?(kinds: readonly ObservationKind[], items: readonly AnyObservation[]): void;
 }
 
 /** A source polled or followed on the local host or an API (the appliance, `collect`). */
@@ -85,6 +92,8 @@ export interface LiveCollector<Cfg = unknown> {
   schema: z.ZodType<Cfg, z.ZodTypeDef, unknown>;
   /** Whether the collector runs when the config does not mention it. */
   enabledByDefault: boolean;
+  /** Runs only when an orchestrator URL is configured (otherwise it is not started at all). */
+  requiresOrchestrator?: boolean;
   /** Seconds between polls (for `poll`). */
   interval(cfg: Cfg): number;
   poll?(ctx: LiveContext, cfg: Cfg, signal: AbortSignal): Promise<ReadStats>;

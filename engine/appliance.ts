@@ -13,7 +13,9 @@ import { runCommand, type Exec } from '../core/exec.js';
 import type { Finding, Severity } from '../core/finding.js';
 import { ObservationStore, type AnyObservation } from '../core/observation.js';
 import { type LiveCollector, type LiveContext, type Logger, type MetricSpec, type MetricsSink, nullLogger } from '../core/plugin.js';
-import { analyzerConfig, type NetdiagConfig } from './config.js';
+import type { ObservationKind } from '../core/observation.js';
+import type { OrchestratorOptions } from '../core/plugin.js';
+import { analyzerConfig, resolveOrchestrator, type NetdiagConfig } from './config.js';
 import { runAnalyzers } from './pipeline.js';
 import { sleep } from '../core/sleep.js';
 
@@ -62,6 +64,8 @@ export interface ApplianceOptions {
   now?: () => number;
   /** The live collectors to run (default: the registry); tests pass their own. */
   collectors?: readonly LiveCollector<any>[];
+  /** Environment for NETDIAG_* orchestrator settings (default: process.env). */
+  env?: NodeJS.ProcessEnv;
 }
 
 export class Appliance {
@@ -76,6 +80,8 @@ export class Appliance {
   private readonly now: () => number;
   private stopping = false;
   private lastAnalysis?: string;
+  /** Where the orchestrator APIs are: the config's `orchestrator:` section, then NETDIAG_* environment. */
+  readonly orchestrator: OrchestratorOptions;
 
   constructor(
     readonly cfg: NetdiagConfig,
@@ -84,6 +90,7 @@ export class Appliance {
     this.host = cfg.host ?? hostname();
     this.log = opts.log ?? nullLogger;
     this.now = opts.now ?? Date.now;
+    this.orchestrator = resolveOrchestrator({}, cfg, opts.env ?? process.env);
   }
 
   /** Enabled collectors with their validated config. */
@@ -91,7 +98,8 @@ export class Appliance {
     const sections = this.cfg.collectors as Record<string, { enabled?: boolean } | undefined>;
     return (this.opts.collectors ?? liveCollectors)
       .map((c) => ({ c, cfg: sections[c.name] ?? { ...(c.schema.parse({}) as object), enabled: c.enabledByDefault } }))
-      .filter((x) => x.cfg.enabled !== false && (x.cfg.enabled === true || x.c.enabledByDefault));
+      .filter((x) => x.cfg.enabled !== false && (x.cfg.enabled === true || x.c.enabledByDefault))
+      .filter((x) => !x.c.requiresOrchestrator || Boolean(this.orchestrator.cloudstackUrl || this.orchestrator.nvpUrl));
   }
 
   async start(): Promise<void> {
@@ -149,6 +157,10 @@ export class Appliance {
       roots: this.opts.roots ?? { sys: '/sys', proc: '/proc' },
       stateDir: this.cfg.stateDir,
       now: this.now,
+      orchestrator: this.orchestrator,
+      replace: (kinds: readonly ObservationKind[], items: readonly AnyObservation[]) => {
+        for (const kind of kinds) this.store.replace(kind, items.filter((o) => o.kind === kind) as never);
+      },
     };
   }
 
