@@ -300,6 +300,8 @@ export function parseIpLinkJson(text: string): { links: IpLinkEntry[]; skipped: 
     };
     if (kind === 'vxlan') {
       const d = l.linkinfo?.info_data ?? {};
+      // `ip -d` prints a VXLAN's underlay device (`dev eth1`) as info_data.link, not as the top-level link.
+      if (entry.parent === undefined && typeof d.link === 'string' && !/^if\d+$/.test(d.link)) entry.parent = d.link;
       entry.tunnel = {
         type: 'vxlan',
         id: typeof d.id === 'number' ? d.id : undefined,

@@ -4,6 +4,9 @@
  * flows between them while the live collector reads the real sysfs counters and ethtool -S.
  */
 import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCommand } from '../../../core/exec.js';
@@ -12,7 +15,8 @@ import { nullLogger, nullMetrics, type LiveContext } from '../../../core/plugin.
 import { analyzeNicCrc, nicCrcConfigSchema } from '../../../analyzers/nic-crc-errors/analyze.js';
 import { createNicCollector, nicConfigSchema } from '../../../collectors/nic/index.js';
 import { readSysfsTree } from '../../../collectors/nic/sysfs.js';
-import { sysfsSnapshots } from '../../../collectors/nic/parse.js';
+import { parseIpLinkJson, sysfsSnapshots } from '../../../collectors/nic/parse.js';
+import { netdiag } from '../../helpers/cli.js';
 
 const run = promisify(execFile);
 const pid = process.pid;
@@ -102,5 +106,29 @@ describe('NIC counters on real veth interfaces', () => {
     // Same reader, other mount: sysfs inside `ip netns exec` lists the namespace's interfaces.
     const r = await sh('ip', 'netns', 'exec', NS, 'cat', `/sys/class/net/${B}/statistics/rx_packets`);
     expect(Number(r.stdout.trim())).toBeGreaterThanOrEqual(30);
+  });
+
+  it('a VXLAN device made with `dev` names its underlay: ip -j -d link read back by diagnose gives an mtu_mismatch on that parent when it was lowered under the tunnel', async () => {
+    const VX = `vx${pid}`.slice(0, 15);
+    // The kernel refuses a VXLAN MTU above its parent's minus 50, but keeps it when the parent is
+    // lowered later — the real way this mismatch happens (an underlay changed under the overlay).
+    await sh('ip', '-n', NS, 'link', 'set', B, 'mtu', '1600');
+    await sh('ip', '-n', NS, 'link', 'add', VX, 'type', 'vxlan', 'id', '1001', 'remote', '192.0.2.9', 'dstport', '4789', 'dev', B);
+    await sh('ip', '-n', NS, 'link', 'set', B, 'mtu', '1500');
+    const out = (await sh('ip', '-n', NS, '-j', '-d', '-s', '-s', 'link', 'show')).stdout;
+    const vx = parseIpLinkJson(out).links.find((l) => l.interface === VX)!;
+    expect(vx).toMatchObject({ class: 'tunnel', parent: B, mtu: 1550, tunnel: { type: 'vxlan', id: 1001, remote: '192.0.2.9', dstPort: 4789 } });
+
+    const dir = mkdtempSync(join(tmpdir(), 'nd-vxparent-'));
+    try {
+      writeFileSync(join(dir, 'ip-link.json'), `# command: ip -j -d -s -s link show\n${out}`);
+      const { stdout } = await netdiag(['diagnose', join(dir, 'ip-link.json'), '--format', 'json']);
+      const f = (JSON.parse(stdout) as { findings: { kind: string; subject: { interface?: string }; evidence: { excerpt: string }[] }[] }).findings.find((x) => x.kind === 'mtu_mismatch' && x.subject.interface === B);
+      expect(f).toBeDefined();
+      expect((f as unknown as { summary: string }).summary).toContain(`${VX} (VXLAN 1001) with MTU 1550 needs 1600`);
+      expect(JSON.stringify(f!.evidence)).toContain(`${B}: mtu=1500 (the tunnel's parent device)`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
