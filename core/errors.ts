@@ -48,7 +48,8 @@ export function describeError(err: unknown): string {
   if (err instanceof NetdiagError) return `${err.code}: ${err.message}${err.remedy ? ` (${err.remedy})` : ''}`;
   if (err instanceof Error) {
     const code = (err as NodeJS.ErrnoException).code;
-    return redact(code ? `${code}: ${err.message}` : err.message);
+    // Node's fs errors already begin with their code ("ENOENT: no such file..."): do not say it twice.
+    return redact(code && !err.message.startsWith(`${code}:`) ? `${code}: ${err.message}` : err.message);
   }
   return redact(String(err));
 }

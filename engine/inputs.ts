@@ -1,5 +1,5 @@
-import { readdir, stat } from 'node:fs/promises';
-import { join, relative, sep } from 'node:path';
+import { readdir, realpath, stat } from 'node:fs/promises';
+import { join, relative, resolve, sep } from 'node:path';
 import { isSysfsInterfaceDir } from '../collectors/nic/sysfs.js';
 import { describeError } from '../core/errors.js';
 
@@ -43,6 +43,19 @@ export async function expandInputs(bundles: readonly string[], files: readonly s
     } catch (e) {
       out.push({ path: f, error: `input ${f} could not be read: ${describeError(e)}` });
     }
+  }
+  return dedupe(out);
+}
+
+/** The same file named twice (a bundle and one of its files, or a path given twice) is read once. */
+async function dedupe(refs: InputRef[]): Promise<InputRef[]> {
+  const seen = new Set<string>();
+  const out: InputRef[] = [];
+  for (const r of refs) {
+    const key = r.error ? `error:${r.path}` : await realpath(r.path).catch(() => resolve(r.path));
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push(r);
   }
   return out;
 }

@@ -84,7 +84,7 @@ export async function readInputs(opts: ReadOptions, store = new ObservationStore
         rep.error =
           input.head.length === 0
             ? 'the file is empty'
-            : `content not recognised as any supported input (first bytes: ${JSON.stringify(input.body.slice(0, 40))}); see README "Inputs" for what netdiag reads`;
+            : `content not recognised as any supported input (${describeHead(input.head)}); see README "Inputs" for what netdiag reads`;
         metrics.inc('netdiag_inputs_unreadable_total', { reason: 'unrecognised' });
         continue;
       }
@@ -179,3 +179,13 @@ export async function diagnose(opts: DiagnoseOptions): Promise<Report> {
   for (const e of errors) inputs.push({ path: `analyzer:${e.analyzer}`, type: 'analyzer', records: 0, error: e.error });
   return { schema: 'netdiag.report/v1', generatedAt: new Date(now()).toISOString(), status: statusOf(findings), inputs, findings };
 }
+
+/** The first bytes of an unrecognised input: as text when they are text, else in hex (binary). */
+export function describeHead(head: Buffer): string {
+  const first = head.subarray(0, 40);
+  const text = first.toString('utf8');
+  // eslint-disable-next-line no-control-regex
+  const binary = text.includes('\uFFFD') || /[\x00-\x08\x0e-\x1f\x7f]/.test(text);
+  return binary ? `binary content, first bytes ${[...first.subarray(0, 16)].map((b) => b.toString(16).padStart(2, '0')).join(' ')}` : `first bytes: ${JSON.stringify(text)}`;
+}
+

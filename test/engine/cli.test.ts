@@ -37,5 +37,18 @@ describe('netdiag diagnose contract', () => {
     expect(notes.host).toBe('hv-01');
     expect(notes.error).toMatch(/not recognised/);
     expect(report.inputs.find((i: { path: string }) => i.path.endsWith('missing.log')).error).toMatch(/ENOENT/);
+    expect(report.inputs.find((i: { path: string }) => i.path.endsWith('missing.log')).error).not.toMatch(/ENOENT: ENOENT/);
+  });
+
+  it('shows binary garbage in hex, and reads a file named twice (on its own and inside its bundle) once', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'nd-cli-'));
+    await mkdir(join(dir, 'hv-01'));
+    await writeFile(join(dir, 'hv-01', 'blob.bin'), Buffer.from([0x03, 0x0b, 0x26, 0xb7, 0x00, 0xff, 0x10, 0x80]));
+    await writeFile(join(dir, 'hv-01', 'notes.txt'), 'just some words\n');
+    const r = await netdiag(['diagnose', '--bundle', dir, join(dir, 'hv-01', 'notes.txt'), join(dir, 'hv-01', '..', 'hv-01', 'blob.bin'), '--format', 'json']);
+    const report = JSON.parse(r.stdout) as { inputs: { path: string; host?: string; error?: string }[] };
+    expect(report.inputs.map((i) => i.path.split('/').pop()).sort()).toEqual(['blob.bin', 'notes.txt']);
+    expect(report.inputs.every((i) => i.host === 'hv-01')).toBe(true); // the bundle's reading (with its host) is kept
+    expect(report.inputs.find((i) => i.path.endsWith('blob.bin'))!.error).toMatch(/binary content, first bytes 03 0b 26 b7 00 ff 10 80/);
   });
 });
