@@ -1,8 +1,8 @@
 /**
- * What `netdiag collect` calls to put NIC counters into a support bundle: the sysfs dump and
- * `ethtool -S` of every NIC and bond member, with `# command:`/`# collected-at:` headers, so that
- * two calls some time apart give `diagnose` a rate. Files: `nic-sysfs.<n>.txt`,
- * `ethtool-S-<if>.<n>.txt` in `outDir` (the host's directory of the bundle).
+ * What `netdiag collect` calls to put NIC counters into a support bundle: the sysfs dump, `ip -d`
+ * link details and `ethtool -S` of every NIC and bond member, with `# command:`/`# collected-at:` headers, so that
+ * two calls some time apart give `diagnose` a rate. Files: `nic-sysfs.<n>.txt`, `ip-link.<n>.json`
+ * (`ip -j -d -s -s link show`), `ethtool-S-<if>.<n>.txt` in `outDir` (the host's directory of the bundle).
  */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -29,6 +29,18 @@ export async function captureNicSnapshot(outDir: string, o: NicCaptureOptions): 
   const dump = join(outDir, `nic-sysfs.${o.index}.txt`);
   await writeFile(dump, formatSysfsDump(interfaces, at, o.host));
   files.push(dump);
+  // `ip -d` adds what sysfs lacks: a VXLAN's VNI, remote and underlay device, for mtu_mismatch.
+  // It reads the running kernel, so it is left out when the sysfs tree is a copy (--sys-root).
+  if (o.sysRoot === '/sys') {
+    try {
+      const r = await o.exec('ip', ['-j', '-d', '-s', '-s', 'link', 'show'], { timeoutMs: o.timeoutMs ?? 5000, maxBytes: 16 << 20 });
+      const f = join(outDir, `ip-link.${o.index}.json`);
+      await writeFile(f, `# command: ip -j -d -s -s link show\n# collected-at: ${at.toISOString()}\n${r.stdout}`);
+      files.push(f);
+    } catch (e) {
+      warnings.push(`ip -j -d -s -s link show: ${(e as Error).message}`);
+    }
+  }
   for (const { snapshot } of sysfsSnapshots(interfaces)) {
     if (!crcRelevant(snapshot.class)) continue;
     try {

@@ -93,6 +93,21 @@ describe('netdiag collect', () => {
     expect(report.findings.every((f: { host?: string }) => f.host === 'hv-01')).toBe(true);
   }, 120_000);
 
+  it('on the live kernel (/sys) also saves ip -d link details, which diagnose reads with the sysfs counters', async () => {
+    const out = join(dir, 'live-nic');
+    const r = await netdiag(['collect', '--out', out, '--host', 'hv-03', '--interval', '1', '--no-ovs', '--no-logs']);
+    expect(r.code, r.stderr).toBe(0);
+    const files = await readdir(join(out, 'hv-03'));
+    expect(files).toEqual(expect.arrayContaining(['ip-link.1.json', 'ip-link.2.json', 'nic-sysfs.1.txt', 'nic-sysfs.2.txt']));
+    expect(await readFile(join(out, 'hv-03', 'ip-link.1.json'), 'utf8')).toMatch(/^# command: ip -j -d -s -s link show\n# collected-at: [^\n]+\n\[/);
+    const d = await netdiag(['diagnose', '--bundle', out, '--format', 'json']);
+    const report = JSON.parse(d.stdout) as { inputs: { path: string; type: string; records: number; error?: string }[] };
+    expect(report.inputs.filter((i) => i.error)).toEqual([]);
+    const ipLink = report.inputs.filter((i) => i.type === 'ip-link-stats');
+    expect(ipLink).toHaveLength(2);
+    expect(ipLink.every((i) => i.records >= 1)).toBe(true); // at least lo
+  }, 60_000);
+
   it('refuses to mix two runs in one directory, and says so', async () => {
     const out = join(dir, 'again');
     await mkdir(join(out, 'hv-02'), { recursive: true });
