@@ -434,7 +434,7 @@ export const ovsLiveCollector: LiveCollector<OvsConfig> = {
   metrics: ovsMetrics,
   // A flow table can hold 200k entries; rates need only the last two dumps of each bridge.
   retainLatest: [
-    { kind: 'ovs.flows', keep: 3, groupBy: (o) => `${o.host ?? ''}\u0000${(o.data as { bridge: string }).bridge}` },
+    { kind: 'ovs.flows', keep: 2, groupBy: (o) => `${o.host ?? ''}\u0000${(o.data as { bridge: string }).bridge}` },
     { kind: 'ovs.portmap', keep: 2, groupBy: (o) => `${o.host ?? ''}\u0000${(o.data as { bridge: string }).bridge}` },
   ],
 };
