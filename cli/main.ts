@@ -6,6 +6,8 @@ import { registerLab } from './lab.js';
 import { registerDemo } from './demo.js';
 import { registerServe } from './serve.js';
 import { registerCollect } from './collect.js';
+import { registerPlan } from './plan.js';
+import { registerApply } from './apply.js';
 // @registry-commands-imports (keep this marker)
 
 const program = new Command();
@@ -21,6 +23,8 @@ registerLab(program);
 registerDemo(program);
 registerServe(program);
 registerCollect(program);
+registerPlan(program);
+registerApply(program);
 // @registry-commands (keep this marker)
 
 try {

@@ -17,6 +17,12 @@ import type { ObservationKind } from '../core/observation.js';
 import type { OrchestratorOptions } from '../core/plugin.js';
 import { analyzerConfig, resolveOrchestrator, type NetdiagConfig } from './config.js';
 import { runAnalyzers } from './pipeline.js';
+import { makePlanSet } from './plans.js';
+import type { PlanSet } from '../core/plan.js';
+import { cloudstackClientFrom, nvpClientFrom } from '../orchestrator/clients.js';
+import { type ApplyResult, applyPlan } from '../remediation/executor.js';
+import { fileJournal } from '../remediation/journal.js';
+import { join } from 'node:path';
 import { sleep } from '../core/sleep.js';
 
 /** The appliance's own series (collector health, findings, analysis). */
@@ -131,6 +137,36 @@ export class Appliance {
 
   findings(): TrackedFinding[] {
     return [...this.tracked.values()].map((t) => t.f);
+  }
+
+  /** Plans for the active findings (no I/O). */
+  plans(): PlanSet {
+    return makePlanSet(this.findings(), this.now());
+  }
+
+  /**
+   * Apply one plan of the active findings through the configured orchestrators: a dry run unless
+   * `yes`. The journal lives in the state directory. Undefined when no such plan is active.
+   */
+  async applyPlan(id: string, yes: boolean): Promise<ApplyResult | undefined> {
+    const plan = this.plans().plans.find((p) => p.id === id);
+    if (!plan) return undefined;
+    const o = this.orchestrator;
+    const needs = new Set(plan.steps.map((s) => s.target));
+    const result = await applyPlan(
+      plan,
+      {
+        cloudstack: needs.has('cloudstack') ? cloudstackClientFrom(o, this.log) : undefined,
+        nvp: needs.has('nvp') ? nvpClientFrom(o, this.log) : undefined,
+        cloudstackUrl: o.cloudstackUrl,
+        nvpUrl: o.nvpUrl,
+        journal: await fileJournal(join(this.cfg.stateDir, 'applied.json')),
+        now: this.now,
+      },
+      { yes },
+    );
+    this.log.info('plan applied', { plan: id, dryRun: !yes, status: result.status });
+    return result;
   }
 
   status() {

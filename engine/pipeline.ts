@@ -8,6 +8,7 @@ import { ObservationStore, type AnyObservation, type ObservationReader } from '.
 import { type AnalyzerContext, type FileCollector, type Logger, type MetricsSink, nullLogger, nullMetrics, type OrchestratorOptions } from '../core/plugin.js';
 import { analyzerConfig, type NetdiagConfig } from './config.js';
 import { expandInputs } from './inputs.js';
+import { attachPlans, makePlanSet } from './plans.js';
 
 export interface InputReport {
   path: string;
@@ -177,6 +178,7 @@ export async function diagnose(opts: DiagnoseOptions): Promise<Report> {
   const { store, inputs } = await readInputs(opts);
   const { findings, errors } = runAnalyzers(store, opts.config, { now: now(), mode: 'diagnose', state: new Map() }, opts.log);
   for (const e of errors) inputs.push({ path: `analyzer:${e.analyzer}`, type: 'analyzer', records: 0, error: e.error });
+  attachPlans(findings, makePlanSet(findings, now()).plans);
   return { schema: 'netdiag.report/v1', generatedAt: new Date(now()).toISOString(), status: statusOf(findings), inputs, findings };
 }
 

@@ -5,7 +5,9 @@
  */
 import { timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { describeError } from '../core/errors.js';
 import { SEVERITY_RANK, type Severity } from '../core/finding.js';
+import type { Plan } from '../core/plan.js';
 import type { Appliance, TrackedFinding } from '../engine/appliance.js';
 import type { PromMetrics } from './metrics.js';
 
@@ -60,7 +62,16 @@ h1{font-size:1.3rem}table{border-collapse:collapse}td,th{padding:.2rem .6rem;bor
 </style></head><body>${body}</body></html>`;
 }
 
-function findingHtml(f: TrackedFinding): string {
+function planHtml(p: Plan | undefined): string {
+  if (!p) return '';
+  const steps = p.steps
+    .map((s) => `<li><b>${esc(s.id)}</b> ${esc(s.target)} ${esc(s.action)}${s.readOnly ? ' (read-only)' : s.destructive ? ' <b>(destructive)</b>' : ''}: ${esc(s.description)}${s.command ? `<pre>${s.host ? `on ${esc(s.host)}: ` : ''}${esc(s.command.join(' '))}</pre>` : ''}</li>`)
+    .join('');
+  return `<details><summary>plan <a href="/api/v1/plans/${encodeURIComponent(p.id)}">${esc(p.id)}</a>: ${esc(p.summary)}</summary><ol>${steps}</ol>
+<small>dry run: <code>POST /api/v1/plans/${esc(p.id)}/apply</code> with the bearer token; apply with body <code>{"confirm": true}</code></small></details>`;
+}
+
+function findingHtml(f: TrackedFinding, plan?: Plan): string {
   const metrics = Object.entries(f.metrics)
     .map(([k, v]) => `${esc(k)}=${esc(typeof v === 'object' ? JSON.stringify(v) : v)}`)
     .join(' ');
@@ -71,6 +82,7 @@ function findingHtml(f: TrackedFinding): string {
 <div><small>subject: ${esc(JSON.stringify(f.subject))}</small></div>
 <div><small>metrics: ${metrics}</small></div>
 <div><small>first seen ${esc(f.firstSeen)} · last seen ${esc(f.lastSeen)} · id <a href="/api/v1/findings/${encodeURIComponent(f.id)}">${esc(f.id)}</a></small></div>
+${planHtml(plan)}
 ${evidence}</div>`;
 }
 
@@ -109,13 +121,37 @@ export async function buildApp(appliance: Appliance, opts: AppOptions): Promise<
     return { findings: findings.length };
   });
 
+  app.get('/api/v1/plans', async () => appliance.plans());
+
+  app.get<{ Params: { id: string } }>('/api/v1/plans/:id', async (req, reply) => {
+    const p = appliance.plans().plans.find((x) => x.id === req.params.id);
+    if (!p) return reply.code(404).send({ error: `no plan ${req.params.id} for the active findings` });
+    return p;
+  });
+
+  // Changes the world only with {"confirm": true}; without it, the dry run. Always needs the token.
+  app.post<{ Params: { id: string }; Body: { confirm?: unknown } | undefined }>('/api/v1/plans/:id/apply', { preHandler: requireToken(token) }, async (req, reply) => {
+    const body = req.body ?? {};
+    if (typeof body !== 'object' || (body.confirm !== undefined && typeof body.confirm !== 'boolean'))
+      return reply.code(400).send({ error: 'body must be JSON {"confirm": true} to apply, or {} for a dry run' });
+    try {
+      const r = await appliance.applyPlan(req.params.id, body.confirm === true);
+      if (!r) return reply.code(404).send({ error: `no plan ${req.params.id} for the active findings` });
+      return reply.code(r.status === 'refused' ? 409 : r.status === 'failed' ? 502 : 200).send(r);
+    } catch (e) {
+      return reply.code(400).send({ error: describeError(e) });
+    }
+  });
+
   app.get<{ Querystring: FindingQuery }>('/findings', async (req, reply) => {
     const q = req.query;
     const list = filterFindings(appliance.findings(), q);
+    const planOf = new Map<string, Plan>();
+    for (const p of appliance.plans().plans) for (const id of p.findingIds) planOf.set(id, p);
     const filter = [q.kind && `kind ${q.kind}`, q.host && `host ${q.host}`, q.severity && `severity ${q.severity}`].filter(Boolean).join(', ');
     const body = `<h1>netdiag findings${filter ? ` — ${esc(filter)}` : ''}</h1>
 <p><a href="/">status</a> · <a href="/api/v1/findings${req.url.includes('?') ? esc(req.url.slice(req.url.indexOf('?'))) : ''}">JSON</a></p>
-${list.length ? list.map(findingHtml).join('\n') : '<p>No active finding matches. If an alert sent you here, the problem may have cleared since; check the alert\'s time and the JSON API.</p>'}`;
+${list.length ? list.map((f) => findingHtml(f, planOf.get(f.id))).join('\n') : '<p>No active finding matches. If an alert sent you here, the problem may have cleared since; check the alert\'s time and the JSON API.</p>'}`;
     return reply.type('text/html; charset=utf-8').send(page('netdiag findings', body));
   });
 
