@@ -181,6 +181,23 @@ describe('netdiag plan + apply against the simulators', () => {
     expect(r.stdout).toMatch(/Failed to update network/);
   });
 
+  it('a CRC plan moves the VMs off the host through prepareHostForMaintenance, once', async () => {
+    const finding = makeFinding({ kind: 'nic_crc_errors', severity: 'critical', host: 'hv-02', subject: { interface: 'eno1' }, summary: 's', metrics: { crcErrors: 900 }, evidence: [] });
+    const file = writePlans('crc.json', makePlanSet([finding], Date.now()));
+    const plan = (JSON.parse(readFileSync(file, 'utf8')) as PlanSet).plans[0]!;
+    const r = await netdiag(['apply', file, '--plan', plan.id, '--yes', ...csArgs(), '--format', 'json']);
+    expect(r.code).toBe(0);
+    const res = JSON.parse(r.stdout) as { steps: { action: string; status: string; detail: string; call?: string }[] };
+    expect(res.steps.map((x) => `${x.action}:${x.status}`)).toEqual(['findHost:checked', 'prepareHostForMaintenance:done', 'instruction:manual', 'instruction:manual', 'instruction:manual']);
+    expect(res.steps[1]!.call).toContain('command=prepareHostForMaintenance&id=c0ffee00-0000-4000-8000-000000000004');
+    expect(res.steps[4]!.detail).toContain('cancelHostMaintenance for host c0ffee00-0000-4000-8000-000000000004');
+    expect(cs.inventory.hosts.find((h) => h.name === 'hv-02')!.resourcestate).toMatch(/Maintenance/);
+    const again = await netdiag(['apply', file, '--plan', plan.id, '--yes', ...csArgs(), '--state', join(dir, 'crc-fresh.json')]);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toMatch(/already .*Maintenance/);
+    expect(cs.requests.filter((q) => q.command === 'prepareHostForMaintenance')).toHaveLength(1);
+  });
+
   it('stops before calling anything without the orchestrator a step needs, or with a bad plans file', async () => {
     const before = nvp.requests.length + cs.requests.length;
     const noNvp = await netdiag(['apply', plansFile, '--plan', switchPlan(LEAKED_LSWITCH_TRUNCATED_TAG).id, '--yes', ...csArgs()]);
