@@ -6,7 +6,7 @@
  */
 import type { Finding } from '../../core/finding.js';
 import { numberSteps, type Plan, type PlanStep, planId } from '../../core/plan.js';
-import { findNetwork, manual } from './steps.js';
+import { findNetwork, manual, nvpClusterStatus } from './steps.js';
 import type { Planner } from './types.js';
 
 function flowSpec(f: Finding): string {
@@ -50,15 +50,7 @@ export const flowPlanner: Planner = {
           ]
         : nvp
         ? [
-            {
-              target: 'nvp',
-              action: 'controlClusterStatus',
-              params: {},
-              readOnly: true,
-              destructive: false,
-              idempotent: true,
-              description: 'read the NVP control cluster status: a controller that is not "stable" explains rules that were never pushed',
-            },
+            nvpClusterStatus(': a controller that is not "stable" explains rules that were never pushed'),
             ...inspect,
             manual(`if the controller is stable, restart the VM or migrate it so its port on ${bridge} is set up again`, { host }),
           ]

@@ -4,7 +4,7 @@
  */
 import type { Finding } from '../../core/finding.js';
 import { numberSteps, type Plan, type PlanStep, planId } from '../../core/plan.js';
-import { manual } from './steps.js';
+import { manual, nvpClusterStatus } from './steps.js';
 import type { Planner } from './types.js';
 
 function dominantCause(f: Finding): string {
@@ -37,15 +37,7 @@ export const nvpBurstPlanner: Planner = {
           idempotent: true,
           description: 'list the NVP devices CloudStack uses (hostname, transport zone; the password is never shown)',
         },
-        {
-          target: 'nvp',
-          action: 'controlClusterStatus',
-          params: {},
-          readOnly: true,
-          destructive: false,
-          idempotent: true,
-          description: 'read the NVP control cluster status with netdiag\'s own credentials: if this works while CloudStack\'s calls fail, the problem is CloudStack\'s side (credentials, reachability)',
-        },
+        nvpClusterStatus(' with netdiag\'s own credentials: if this works while CloudStack\'s calls fail, the problem is CloudStack\'s side (credentials, reachability)'),
         manual(ADVICE[cause] ?? ADVICE.other!, { host: f.host }),
       ];
       const commands = Array.isArray(f.subject.commands) ? (f.subject.commands as string[]) : [];

@@ -47,3 +47,14 @@ export const findHost = (name: string): Step => ({
   idempotent: true,
   description: `find CloudStack's hypervisor host named ${name}`,
 });
+
+/** NVP: read the control cluster status (changes nothing). */
+export const nvpClusterStatus = (why: string): Step => ({
+  target: 'nvp',
+  action: 'controlClusterStatus',
+  params: {},
+  readOnly: true,
+  destructive: false,
+  idempotent: true,
+  description: `read the NVP control cluster status${why}`,
+});
