@@ -18,7 +18,7 @@ function finding(f: Finding): string {
     .join('');
   const seen = f.firstSeen || f.lastSeen ? `<p><small>first seen ${esc(f.firstSeen ?? '?')} · last seen ${esc(f.lastSeen ?? '?')}</small></p>` : '';
   return `<section class="f" style="border-color:${COLOUR[f.severity]}"><h3><span style="color:${COLOUR[f.severity]}">${esc(f.severity.toUpperCase())}</span> ${esc(f.kind)}${f.host ? ` · ${esc(f.host)}` : ''}</h3>
-<p>${esc(f.summary)}</p><table>${rows}</table>${seen}${ev}<p><small>id ${esc(f.id)}</small></p></section>`;
+<p>${esc(f.summary)}</p><table>${rows}</table>${seen}${ev}${f.plan ? `<p><b>Plan:</b> ${esc(f.plan.summary)} <small>(${esc(f.plan.id)}; <code>netdiag plan</code> lists its steps)</small></p>` : ''}<p><small>id ${esc(f.id)}</small></p></section>`;
 }
 
 function chart(report: Report): string {

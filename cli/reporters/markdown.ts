@@ -18,6 +18,7 @@ export function renderMarkdown(report: Report): string {
       for (const e of f.evidence.slice(0, 10)) out.push(`- \`${e.source}\``, '', '  ```', ...e.excerpt.split('\n').slice(0, 12).map((l) => `  ${l}`), '  ```');
       out.push('');
     }
+    if (f.plan) out.push(`Plan: ${String(f.plan.summary)} (\`${String(f.plan.id)}\`, see \`netdiag plan\`)`, '');
     out.push(`Finding id: \`${f.id}\``, '');
   }
   out.push('## Inputs', '', '| type | host | records | path | error |', '|---|---|---|---|---|');

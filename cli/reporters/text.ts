@@ -38,6 +38,7 @@ export function renderText(report: Report): string {
       lines.push(`       evidence (${e.source}): ${ex}`);
     }
     if (f.evidence.length > 5) lines.push(`       … ${f.evidence.length - 5} more evidence items (see --format json)`);
+    if (f.plan) lines.push(`       plan: ${String(f.plan.summary)} (${String(f.plan.id)}; see netdiag plan)`);
     lines.push(`       id: ${f.id}`);
     lines.push('');
   }

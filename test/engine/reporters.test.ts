@@ -32,6 +32,9 @@ describe('report formats', () => {
       const r = await netdiag(['diagnose', '--bundle', join(ROOT, 'examples', 'bundle'), '--format', format]);
       expect(r.code, format).toBe(2);
       expect(r.stdout.length, format).toBeGreaterThan(1000);
+      // each finding netdiag can fix points at its plan
+      if (format === 'json') expect((JSON.parse(r.stdout) as { findings: { plan?: { id: string } }[] }).findings.some((f) => f.plan?.id.startsWith('plan-'))).toBe(true);
+      else expect(r.stdout, format).toMatch(/Plan:|plan: /);
     }
   }, 60_000);
 });
