@@ -42,7 +42,11 @@ export function registerDemo(program: Command): void {
           config: await loadConfig(),
         });
         await emit(renderReport(report, opts.format), opts.out);
-        process.stderr.write(`\nnetdiag demo: status ${report.status} — ${report.findings.length} findings from ${report.inputs.length} inputs\n`);
+        const planned = report.findings.filter((f) => f.plan).length;
+        process.stderr.write(
+          `\nnetdiag demo: status ${report.status} — ${report.findings.length} findings from ${report.inputs.length} inputs; ${planned} with a remediation plan\n` +
+            `  (plans: start \`netdiag lab\`, export what it prints, then \`netdiag plan --bundle ${bundle}\` and \`netdiag apply\`)\n`,
+        );
       } finally {
         await Promise.allSettled([cs.close(), nvp.close()]);
       }
