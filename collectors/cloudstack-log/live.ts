@@ -83,28 +83,31 @@ async function followOne(path: string, ctx: LiveContext, cfg: CloudStackLogLiveC
     }
   };
   try {
-    for await (const ev of follower.events(signal)) {
-      if (ev.type === 'line') {
-        const here = { offset: ev.offset, lineNo: ev.lineNo - 1 };
-        const done = asm.push(ev.line, ev.lineNo, ev.offset);
-        if (done) {
-          handle(done);
-          holdFrom = here; // a new record starts at this line
-        } else if (!holdFrom) {
-          holdFrom = here; // first line after a flush: record start, orphan continuation or garbage
+    // Batches: the lines of one read at a time, accounted (and checkpointed) once per batch.
+    for await (const batch of follower.batches(signal)) {
+      let idle = false;
+      for (const ev of batch) {
+        if (ev.type === 'line') {
+          const here = { offset: ev.offset, lineNo: ev.lineNo - 1 };
+          const done = asm.push(ev.line, ev.lineNo, ev.offset);
+          if (done) {
+            handle(done);
+            holdFrom = here; // a new record starts at this line
+          } else if (!holdFrom) {
+            holdFrom = here; // first line after a flush: record start, orphan continuation or garbage
+          }
+        } else if (ev.type === 'idle') {
+          handle(asm.flush());
+          holdFrom = undefined;
+          idle = true;
+        } else {
+          handle(asm.flush());
+          holdFrom = undefined;
+          ctx.metrics.inc('netdiag_log_rotations_total', { ...labels, reason: ev.reason });
+          ctx.log.info('log file changed', { path, reason: ev.reason });
         }
-      } else if (ev.type === 'idle') {
-        handle(asm.flush());
-        holdFrom = undefined;
-        await account(true);
-        continue;
-      } else {
-        handle(asm.flush());
-        holdFrom = undefined;
-        ctx.metrics.inc('netdiag_log_rotations_total', { ...labels, reason: ev.reason });
-        ctx.log.info('log file changed', { path, reason: ev.reason });
       }
-      await account(false);
+      await account(idle);
     }
   } finally {
     // On stop the open record is emitted now, so the checkpoint may move past it.

@@ -43,6 +43,34 @@ function numbers(lines: string[]): number[] {
 const payload = (i: number) => `line ${i} ${'x'.repeat(i % 97)}\n`;
 
 describe('FileFollower', () => {
+  it('a consumer that stops inside one read resumes at the first line it did not get', async () => {
+    const d = tmp();
+    const log = join(d, 'management-server.log');
+    writeFileSync(log, Array.from({ length: 10 }, (_, i) => payload(i + 1)).join('')); // one read holds all ten
+    const first = await collect(new FileFollower({ path: log, stateDir: d, pollMs: 5, startAt: 'start' }), 3);
+    expect(numbers(first)).toEqual([1, 2, 3]);
+    appendFileSync(log, payload(11));
+    const rest = await collect(new FileFollower({ path: log, stateDir: d, pollMs: 5, startAt: 'start' }), 8);
+    expect(numbers(rest)).toEqual([4, 5, 6, 7, 8, 9, 10, 11]);
+  });
+
+  it('batches() hands out the lines of one read together, and a checkpoint after a batch resumes after it', async () => {
+    const d = tmp();
+    const log = join(d, 'agent.log');
+    writeFileSync(log, Array.from({ length: 50 }, (_, i) => payload(i + 1)).join(''));
+    const f = new FileFollower({ path: log, stateDir: d, pollMs: 5, startAt: 'start' });
+    const ac = new AbortController();
+    const seen: number[][] = [];
+    for await (const b of f.batches(ac.signal)) {
+      seen.push(numbers(b.flatMap((e) => (e.type === 'line' ? [e.line] : []))));
+      await f.checkpoint();
+      break;
+    }
+    expect(seen).toEqual([Array.from({ length: 50 }, (_, i) => i + 1)]);
+    appendFileSync(log, payload(51));
+    expect(numbers(await collect(new FileFollower({ path: log, stateDir: d, pollMs: 5, startAt: 'start' }), 1))).toEqual([51]);
+  });
+
   it('delivers every line exactly once across rename+create rotation with a writer appending fast', async () => {
     const d = tmp();
     const log = join(d, 'agent.log');
