@@ -383,7 +383,7 @@ const STATUS_TEXT: Record<string, number> = {
 
 /** Old and new client's exception messages (§2.2). Order matters: first match wins. */
 const NVP_MESSAGE =
-  /(Two consecutive failed attempts to authenticate[^\n]*|Nicira NVP API login failed[^\n]*|Reached max executions limit of \d+|Unexpec(?:ted|etd) status code: \d{3}|Conflict: [^\n]*|Could not execute request[^\n]*|API call to Nicira NVP Controller Failed|(?:HttpException|IOException) caught while trying to connect to the Nicira NVP Controller|Failed to (?:create|retrieve|update|delete) object : [^\n]*|Could not deserialize response to JSON[^\n]*|Unexpected response from API|Expected 1 LogicalSwitchPort, but got \d+|Unable to build Nicira API URL|Hostname\/credentials are null or empty|Failed to (?:en|de)code json (?:request|response) body|Requesting unknown method type|host, adminuser and adminpass may not be null)/;
+  /(Two consecutive failed attempts to authenticate[^\n]*|Failed to authenticate against REST server|(?:Nicira NVP|REST Service) API login failed[^\n]*|Connection to NVP Failed|API call to (?:Nicira )?REST Service Failed|Unable to build REST Service URI|Failed to close response object[^\n]*|Reached max executions limit of \d+|Unexpec(?:ted|etd) status code: \d{3}|Conflict: [^\n]*|Could not execute request[^\n]*|API call to Nicira NVP Controller Failed|(?:HttpException|IOException) caught while trying to connect to the Nicira NVP Controller|Failed to (?:create|retrieve|update|delete) object : [^\n]*|Could not deserialize response to JSON[^\n]*|Unexpected response from API|Expected 1 LogicalSwitchPort, but got \d+|Unable to build Nicira API URL|Hostname\/credentials are null or empty|Failed to (?:en|de)code json (?:request|response) body|Requesting unknown method type|host, adminuser and adminpass may not be null)/;
 
 export function classifyNvpMessage(text: string): { cause: NvpCause; status?: number } {
   let status: number | undefined;
@@ -394,17 +394,17 @@ export function classifyNvpMessage(text: string): { cause: NvpCause; status?: nu
     if (old) status = STATUS_TEXT[old[1]!.trim().toLowerCase()];
     else if (/Conflict: /.test(text)) status = 409;
     else {
-      const lf = /Nicira NVP API login failed :? ?([A-Za-z ]{3,40}?)\s*$/m.exec(text);
+      const lf = /(?:Nicira NVP|REST Service) API login failed :? ?([A-Za-z ]{3,40}?)\s*$/m.exec(text);
       if (lf) status = STATUS_TEXT[lf[1]!.trim().toLowerCase()];
     }
   }
   let cause: NvpCause;
-  if (/Two consecutive failed attempts to authenticate|API login failed/.test(text) || status === 401 || status === 403) cause = 'auth';
+  if (/Two consecutive failed attempts to authenticate|Failed to authenticate against REST server|API login failed/.test(text) || status === 401 || status === 403) cause = 'auth';
   else if (/Reached max executions limit/.test(text)) cause = 'retry_exhausted';
   else if (status === 409) cause = 'conflict';
   else if (status === 404) cause = 'not_found';
   else if (status !== undefined && status >= 500) cause = 'server_error';
-  else if (/Could not execute request|API call to Nicira NVP Controller Failed|IOException|HttpException|ConnectException|SocketTimeoutException|SSLException|UnknownHostException/.test(text)) cause = 'transport';
+  else if (/Could not execute request|API call to Nicira NVP Controller Failed|Connection to NVP Failed|API call to (?:Nicira )?REST Service Failed|IOException|HttpException|ConnectException|SocketTimeoutException|SSLException|UnknownHostException/.test(text)) cause = 'transport';
   else cause = 'other';
   return status === undefined ? { cause } : { cause, status };
 }

@@ -105,6 +105,25 @@ describe('parse', () => {
     expect(c('Reached max executions limit of 5')).toEqual({ cause: 'retry_exhausted' });
     expect(c('Unexpected response from API')).toEqual({ cause: 'other' });
     expect(c('Expected 1 LogicalSwitchPort, but got 2')).toEqual({ cause: 'other' });
+    // The rest of the texts the client code throws (checked against apache/cloudstack, old and new)
+    expect(c('Connection to NVP Failed')).toEqual({ cause: 'transport' });
+    expect(c('API call to REST Service Failed')).toEqual({ cause: 'transport' });
+    expect(c('API call to Nicira REST Service Failed')).toEqual({ cause: 'transport' });
+    expect(c('REST Service API login failed Unauthorized')).toEqual({ cause: 'auth', status: 401 });
+    expect(c('Failed to authenticate against REST server')).toEqual({ cause: 'auth' });
+    expect(c('Unable to build REST Service URI')).toEqual({ cause: 'other' });
+  });
+
+  it('takes the message of every client text from a logged exception', async () => {
+    const texts = ['Connection to NVP Failed', 'API call to REST Service Failed', 'REST Service API login failed Forbidden', 'Failed to close response object for request.'];
+    const log = texts
+      .map((t, i) => `2026-11-21 10:00:0${i},000 ERROR [c.c.n.r.NiciraNvpResource] (DirectAgent-1:ctx-1) (logid:) CreateLogicalSwitchCommand failed\ncom.cloud.network.nicira.NiciraNvpApiException: com.cloud.utils.rest.CloudstackRESTException: ${t}\n`)
+      .join('');
+    const obs: AnyObservation[] = [];
+    await cloudstackLogCollector.read(memoryInput('m.log', log), { emit: (o) => obs.push(o), metrics: recordingSink().sink, log: { debug() {}, info() {}, warn() {}, error() {} } });
+    const exc = obs.filter((o) => o.kind === 'nvp.exception').map((o) => o.data as { cause: string; message: string });
+    expect(exc.map((e) => e.cause)).toEqual(['transport', 'transport', 'auth', 'other']);
+    expect(exc.map((e) => e.message)).toEqual(['Connection to NVP Failed', 'API call to REST Service Failed', 'REST Service API login failed Forbidden', 'Failed to close response object for request.']);
   });
 });
 
