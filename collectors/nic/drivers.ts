@@ -52,8 +52,9 @@ const DRIVERS: Record<string, readonly Rule[]> = {
     { counter: 'length_errors', from: [['rx_length_errors.nic'], ['port.rx_length_errors'], ['rx_length_errors']] },
     { counter: 'symbol_errors', from: [['illegal_bytes.nic'], ['port.illegal_bytes']] },
     // ice_gstrings_vsi_stats has no rx_packets: unicast + multicast + broadcast (VSI level).
-    { counter: 'rx_packets', from: [['rx_packets'], ['rx_unicast', 'rx_multicast', 'rx_broadcast']] },
-    { counter: 'tx_packets', from: [['tx_packets'], ['tx_unicast', 'tx_multicast', 'tx_broadcast']] },
+    // The port-level (`.nic`) counts match the port-level CRC counter; the VSI sums come after.
+    { counter: 'rx_packets', from: [['rx_packets'], ['rx_unicast.nic', 'rx_multicast.nic', 'rx_broadcast.nic'], ['rx_unicast', 'rx_multicast', 'rx_broadcast']] },
+    { counter: 'tx_packets', from: [['tx_packets'], ['tx_unicast.nic', 'tx_multicast.nic', 'tx_broadcast.nic'], ['tx_unicast', 'tx_multicast', 'tx_broadcast']] },
   ],
   // drivers/net/ethernet/mellanox/mlx5/core/en_stats.c pport_802_3_stats_desc; the netdev stats
   // (en_main.c mlx5e_get_stats) fold the same PPCNT registers into rx_crc/length/frame_errors.
@@ -110,11 +111,13 @@ const DRIVERS: Record<string, readonly Rule[]> = {
     { counter: 'rx_packets', from: [/^rxq\d+\.(?:ucast|mcast|bcast) pkts rx$/] },
     { counter: 'tx_packets', from: [/^txq\d+\.(?:ucast|mcast|bcast) pkts tx$/] },
   ],
-  // drivers/net/virtio_net.c virtnet_rq_stats_desc: per-queue rx_queue_N_*, no FCS counter at all.
+  // drivers/net/virtio_net.c: per-queue `rx_queue_N_*` (virtnet_rq_stats_desc), and since the
+  // device-stats rework (virtnet_get_stats_string, ~6.10) `rxN_*` per queue plus `rx_*` totals;
+  // no FCS counter at all.
   virtio_net: [
-    { counter: 'rx_dropped', from: [['rx_drops'], /^rx_queue_\d+_drops$/] },
-    { counter: 'rx_packets', from: [['rx_packets'], /^rx_queue_\d+_packets$/] },
-    { counter: 'tx_packets', from: [['tx_packets'], /^tx_queue_\d+_packets$/] },
+    { counter: 'rx_dropped', from: [['rx_drops'], /^rx_queue_\d+_drops$/, /^rx\d+_drops$/] },
+    { counter: 'rx_packets', from: [['rx_packets'], /^rx_queue_\d+_packets$/, /^rx\d+_packets$/] },
+    { counter: 'tx_packets', from: [['tx_packets'], /^tx_queue_\d+_packets$/, /^tx\d+_packets$/] },
   ],
   // drivers/net/veth.c: peer_ifindex and per-queue XDP counters only.
   veth: [{ counter: 'rx_dropped', from: [/^rx_queue_\d+_drops$/] }],
@@ -156,7 +159,7 @@ export function guessDriver(keys: Iterable<string>): string | undefined {
   if (has('rx_pkts_nic') || has('fdir_match') || has('fdir_miss')) return 'ixgbe';
   if (has('rx_align_errors') && has('tx_dma_out_of_sync')) return 'igb';
   if (has('rx_align_errors') && has('rx_long_length_errors')) return 'e1000e';
-  if (has('rx_kicks') || any(/^rx_queue_\d+_kicks$/)) return 'virtio_net';
+  if (has('rx_kicks') || any(/^rx_queue_\d+_kicks$/) || any(/^rx\d+_kicks$/)) return 'virtio_net';
   return undefined;
 }
 

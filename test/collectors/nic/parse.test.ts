@@ -64,6 +64,16 @@ describe('ethtool -S per driver (golden)', () => {
     expect(crcSource('veth-vfxa.txt')).toBeUndefined();
   });
 
+  it('reads virtio_net in both namings (rx_queue_N_* and the newer rxN_* with rx_* totals) and ice by its port counters', () => {
+    // virtnet_get_stats_string (kernel ~6.10+): "rx%u_%s" per queue, "rx_%s" totals, "rx%u_hw_%s" device stats
+    const newer = parseEthtoolStats('NIC statistics:\n     rx0_packets: 70\n     rx0_drops: 1\n     rx0_kicks: 9\n     rx1_packets: 30\n     rx1_drops: 2\n     rx0_hw_packets: 999\n     tx0_packets: 40\n');
+    expect(guessDriver(newer.stats.keys())).toBe('virtio_net');
+    expect(canonicalise('virtio_net', newer.stats).counters).toMatchObject({ rx_packets: 100, rx_dropped: 3, tx_packets: 40 });
+    expect(canonicalise('virtio_net', newer.stats).counters.crc_errors).toBeUndefined();
+    const ice = parseEthtoolStats('NIC statistics:\n     rx_unicast: 5\n     rx_multicast: 0\n     rx_broadcast: 0\n     rx_unicast.nic: 900\n     rx_multicast.nic: 90\n     rx_broadcast.nic: 10\n     rx_crc_errors.nic: 4\n');
+    expect(canonicalise('ice', ice.stats).counters).toMatchObject({ rx_packets: 1000, crc_errors: 4 });
+  });
+
   it('keeps unknown keys, sums repeated ones and never breaks on new names', () => {
     const p = parseEthtoolStats('NIC statistics:\n     rx_crc_errors: 5\n     brand_new_counter_2031: 7\n     rx_crc_errors: 2\n     weird line without number\n');
     expect(p.stats.get('brand_new_counter_2031')).toBe(7);
