@@ -27,8 +27,21 @@ export interface FlowAction {
   table?: number;
   /** For `bundle(...)`: the member ports it chooses among (`members:` since OVS 2.14, `slaves:` before). */
   members?: string[];
-  /** The action text exactly as printed. */
-  text: string;
+  /**
+   * The action text exactly as printed, kept only when `name`/`arg` do not already spell it
+   * (`name`, `name:arg`, `name(arg)`): a tail such as `check_pkt_larger(1500)->NXM_NX_REG0[0]`,
+   * a bare port, different case. A 200k-flow table need not hold every action twice.
+   */
+  text?: string;
+}
+
+/** Small strings that repeat in every flow (field and action names, flags) held once. */
+const INTERNED = new Map<string, string>();
+function intern(s: string): string {
+  const hit = INTERNED.get(s);
+  if (hit !== undefined) return hit;
+  if (INTERNED.size < 4096) INTERNED.set(s, s);
+  return s;
 }
 
 /** One line of `ovs-ofctl dump-flows`. Absent fields were not printed (zero timeouts, `--no-stats`). */
@@ -135,10 +148,10 @@ export function parseMatch(match: string): MatchField[] {
     if (part === '') continue;
     const eq = part.indexOf('=');
     if (eq === -1) {
-      fields.push({ name: part });
+      fields.push({ name: intern(part) });
       continue;
     }
-    const name = part.slice(0, eq);
+    const name = intern(part.slice(0, eq));
     let raw = part.slice(eq + 1);
     let mask: string | undefined;
     // A mask follows an unquoted value: `nw_dst=10.0.0.0/24`, `reg0=0x5/0xff`, `tun_id=0x5/0xff`.
@@ -205,8 +218,9 @@ export function parseActions(text: string): FlowAction[] {
       name = word;
       arg = a.slice(word.length + 1);
     } else name = a;
-    const action: FlowAction = { name: name.toLowerCase(), text: a };
+    const action: FlowAction = { name: intern(name.toLowerCase()) };
     if (arg !== undefined) action.arg = arg;
+    if (a !== action.name && a !== `${action.name}:${arg}` && a !== `${action.name}(${arg})`) action.text = a;
     if (action.name === 'output' && arg !== undefined) {
       // output:N, output:"name", output(port=N,max_len=M), output:NXM_NX_REG0[]
       const m = /^port=([^,]+)/.exec(arg);
@@ -290,7 +304,7 @@ export function parseFlowLine(line: string, lineNo = 0): FlowEntry | undefined {
       continue;
     }
     if (value === undefined && FLAG_WORDS.has(key!) && comma === '') {
-      e.flags.push(key!);
+      e.flags.push(intern(key!));
       rest = rest.slice(whole!.length);
       continue;
     }
