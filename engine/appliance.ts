@@ -8,7 +8,7 @@ import { mkdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { analyzers } from '../analyzers/index.js';
 import { liveCollectors } from '../collectors/index.js';
-import { describeError } from '../core/errors.js';
+import { describeError, NetdiagError } from '../core/errors.js';
 import { runCommand, type Exec } from '../core/exec.js';
 import type { Finding, Severity } from '../core/finding.js';
 import { ObservationStore, type AnyObservation } from '../core/observation.js';
@@ -151,6 +151,20 @@ export class Appliance {
   async applyPlan(id: string, yes: boolean): Promise<ApplyResult | undefined> {
     const plan = this.plans().plans.find((p) => p.id === id);
     if (!plan) return undefined;
+    // Two requests for one plan at once would both pass the checks: one at a time.
+    if (this.applying.has(id)) throw new NetdiagError('E_PRECONDITION', `plan ${id} is being applied right now`, { remedy: 'wait for that request to finish, then look at its result' });
+    this.applying.add(id);
+    try {
+      return await this.applyNow(plan, yes);
+    } finally {
+      this.applying.delete(id);
+    }
+  }
+
+  private readonly applying = new Set<string>();
+
+  private async applyNow(plan: PlanSet['plans'][number], yes: boolean): Promise<ApplyResult> {
+    const id = plan.id;
     const o = this.orchestrator;
     const needs = new Set(plan.steps.map((s) => s.target));
     const result = await applyPlan(

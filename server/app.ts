@@ -5,7 +5,7 @@
  */
 import { timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { describeError } from '../core/errors.js';
+import { describeError, NetdiagError } from '../core/errors.js';
 import { SEVERITY_RANK, type Severity } from '../core/finding.js';
 import type { Plan } from '../core/plan.js';
 import type { Appliance, TrackedFinding } from '../engine/appliance.js';
@@ -139,7 +139,7 @@ export async function buildApp(appliance: Appliance, opts: AppOptions): Promise<
       if (!r) return reply.code(404).send({ error: `no plan ${req.params.id} for the active findings` });
       return reply.code(r.status === 'refused' ? 409 : r.status === 'failed' ? 502 : 200).send(r);
     } catch (e) {
-      return reply.code(400).send({ error: describeError(e) });
+      return reply.code(e instanceof NetdiagError && e.code === 'E_PRECONDITION' ? 409 : 400).send({ error: describeError(e) });
     }
   });
 

@@ -78,7 +78,15 @@ describe('plan routes of serve', () => {
       expect(dry.json()).toMatchObject({ status: 'dry-run', dryRun: true });
       expect(deletes()).toBe(0);
 
-      const done = await app.inject({ method: 'POST', url, headers: auth, payload: { confirm: true } });
+      // two confirmations at once: one runs, the other is told to wait
+      const [done, twin] = (
+        await Promise.all([
+          app.inject({ method: 'POST', url, headers: auth, payload: { confirm: true } }),
+          app.inject({ method: 'POST', url, headers: auth, payload: { confirm: true } }),
+        ])
+      ).sort((a, b) => a.statusCode - b.statusCode);
+      expect(twin.statusCode).toBe(409);
+      expect(twin.json().error).toMatch(/being applied right now/);
       expect(done.statusCode).toBe(200);
       expect(done.json()).toMatchObject({ status: 'applied' });
       expect(nvp.lswitchUuids()).not.toContain(LEAKED_LSWITCH_OLD);
