@@ -6,7 +6,7 @@ import { loadConfig, resolveOrchestrator } from '../engine/config.js';
 import { parsePlanSet } from '../engine/plans.js';
 import { cloudstackClientFrom, nvpClientFrom } from '../orchestrator/clients.js';
 import { applyExitCode, applyPlan, checkRunnable } from '../remediation/executor.js';
-import { fileJournal } from '../remediation/journal.js';
+import { fileJournal, withJournalLock } from '../remediation/journal.js';
 import { addOrchestratorOptions, formatOption, orchestratorFrom } from './options.js';
 import { emit } from './output.js';
 import { renderApplyText } from './reporters/plans.js';
@@ -37,15 +37,17 @@ export function registerApply(program: Command): void {
     const config = await loadConfig(opts.config as string | undefined);
     const o = resolveOrchestrator(orchestratorFrom(opts), config);
     const needs = new Set(plan.steps.map((s) => s.target));
+    const journalPath = resolvePath((opts.state as string | undefined) ?? `${file}.applied.json`);
     const deps = {
       cloudstack: needs.has('cloudstack') ? cloudstackClientFrom(o) : undefined,
       nvp: needs.has('nvp') ? nvpClientFrom(o) : undefined,
       cloudstackUrl: o.cloudstackUrl,
       nvpUrl: o.nvpUrl,
-      journal: await fileJournal(resolvePath((opts.state as string | undefined) ?? `${file}.applied.json`)),
     };
     checkRunnable(plan, deps);
-    const result = await applyPlan(plan, deps, { yes: opts.yes === true });
+    // A dry run changes nothing and needs no lock; a real run reads the journal under its lock.
+    const run = async (yes: boolean) => applyPlan(plan, { ...deps, journal: await fileJournal(journalPath) }, { yes });
+    const result = opts.yes === true ? await withJournalLock(journalPath, () => run(true)) : await run(false);
     await emit(opts.format === 'json' ? `${JSON.stringify(result, null, 2)}\n` : renderApplyText(result));
     process.exitCode = applyExitCode(result);
   });

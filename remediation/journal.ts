@@ -3,7 +3,7 @@
  * twice where the world cannot tell (a network restart). A JSON file written to a temp file and
  * renamed into place, so a crash never leaves half a journal.
  */
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { NetdiagError } from '../core/errors.js';
 
@@ -53,4 +53,31 @@ export async function fileJournal(path: string): Promise<Journal> {
       await rename(tmp, path);
     },
   };
+}
+
+/**
+ * Run `fn` holding `<journal>.lock` (created exclusively, holding our pid): two `netdiag apply`
+ * runs on the same journal would both pass the checks and both act. A lock left by a crash names
+ * the pid that held it.
+ */
+export async function withJournalLock<T>(journalPath: string, fn: () => Promise<T>): Promise<T> {
+  const lock = `${journalPath}.lock`;
+  await mkdir(dirname(lock), { recursive: true });
+  let fh;
+  try {
+    fh = await open(lock, 'wx', 0o600);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    const holder = (await readFile(lock, 'utf8').catch(() => '')).trim();
+    throw new NetdiagError('E_PRECONDITION', `another netdiag apply is using ${journalPath} (lock ${lock}${holder ? `, pid ${holder}` : ''})`, {
+      remedy: `wait for it to finish; if no apply is running (it crashed), remove ${lock}`,
+    });
+  }
+  try {
+    await fh.writeFile(`${process.pid}\n`);
+    await fh.close();
+    return await fn();
+  } finally {
+    await unlink(lock).catch(() => {});
+  }
 }

@@ -206,6 +206,13 @@ describe('netdiag plan + apply against the simulators', () => {
     const unknown = await netdiag(['apply', plansFile, '--plan', 'plan-nope', ...csArgs(), ...nvpArgs()]);
     expect(unknown.code).toBe(3);
     expect(unknown.stderr).toMatch(/has no plan plan-nope; it has plan-/);
+    // a lock left by another (or a crashed) apply: named, nothing called
+    const lock = `${plansFile}.applied.json.lock`;
+    writeFileSync(lock, '4242\n');
+    const locked = await netdiag(['apply', plansFile, '--plan', switchPlan(LEAKED_LSWITCH_TRUNCATED_TAG).id, '--yes', ...csArgs(), ...nvpArgs()]);
+    rmSync(lock);
+    expect(locked.code).toBe(3);
+    expect(locked.stderr).toMatch(/another netdiag apply is using .*pid 4242/);
     const bad = join(dir, 'bad.json');
     writeFileSync(bad, JSON.stringify({ schema: 'netdiag.report/v1', findings: [] }));
     const badRun = await netdiag(['apply', bad, '--plan', 'x', ...csArgs()]);
