@@ -6,6 +6,7 @@ import { Appliance, allMetricSpecs } from '../engine/appliance.js';
 import { loadConfig } from '../engine/config.js';
 import { buildApp } from '../server/app.js';
 import { PromMetrics } from '../server/metrics.js';
+import { OTLP_METRICS, otlpFrom, startOtlpExport } from '../server/otlp.js';
 
 const VERSION = '0.1.0';
 
@@ -35,13 +36,16 @@ export function registerServe(program: Command): void {
       const cfg = await loadConfig(opts.config); // every config problem at once, exit 3 via main
       const listen = opts.listen ?? cfg.listen;
       const log = jsonLogger();
-      const metrics = new PromMetrics(allMetricSpecs(), { version: VERSION });
+      const metrics = new PromMetrics([...allMetricSpecs(), ...OTLP_METRICS], { version: VERSION });
       const appliance = new Appliance(cfg, { metrics, log });
       const apiToken = cfg.apiToken ?? process.env.NETDIAG_API_TOKEN;
       const app = await buildApp(appliance, { metrics, apiToken });
       await appliance.start();
       const address = await app.listen({ host: listen.host, port: listen.port });
       process.stdout.write(`netdiag serve: listening on ${address} (host ${appliance.host}; collectors: ${appliance.collectorHealth().map((c) => c.collector).join(', ') || 'none'})\n`);
+      const otlp = otlpFrom(cfg.otlp, process.env);
+      const push = otlp ? startOtlpExport(metrics.registry, metrics, otlp, { host: appliance.host, version: VERSION, log }) : undefined;
+      if (otlp) process.stdout.write(`netdiag serve: pushing metrics with OTLP to ${redact(otlp.endpoint)} every ${otlp.intervalSeconds} s\n`);
       await new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);
         process.once('SIGTERM', resolve);
@@ -49,6 +53,7 @@ export function registerServe(program: Command): void {
       log.info('stopping');
       try {
         await appliance.stop();
+        await push?.shutdown(); // with a last push
         await app.close();
       } catch (e) {
         log.error('stop failed', { error: describeError(e) });

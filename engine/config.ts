@@ -50,6 +50,21 @@ export function configSchema() {
         })
         .strict()
         .default({}),
+      /**
+       * Push the same metrics as /metrics to an OpenTelemetry collector (OTLP/HTTP JSON). Without
+       * this section, env OTEL_EXPORTER_OTLP_METRICS_ENDPOINT (or OTEL_EXPORTER_OTLP_ENDPOINT +
+       * /v1/metrics) turns it on; neither: no push.
+       */
+      otlp: z
+        .object({
+          endpoint: z.string().url(),
+          intervalSeconds: z.number().min(0.05).max(3600).default(60),
+          timeoutSeconds: z.number().positive().max(300).default(10),
+          /** Extra request headers (e.g. an auth token): never logged. */
+          headers: z.record(z.string(), z.string()).default({}),
+        })
+        .strict()
+        .optional(),
       collectors: z.object(collectorShape).strict().default({}),
       analyzers: z.object(analyzerShape).strict().default({}),
     })
