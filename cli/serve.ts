@@ -6,7 +6,7 @@ import { Appliance, allMetricSpecs } from '../engine/appliance.js';
 import { loadConfig } from '../engine/config.js';
 import { buildApp } from '../server/app.js';
 import { PromMetrics } from '../server/metrics.js';
-import { OTLP_METRICS, otlpFrom, startOtlpExport } from '../server/otlp.js';
+import { otlpFrom, startOtlpExport } from '../server/otlp.js';
 
 const VERSION = '0.1.0';
 
@@ -36,7 +36,7 @@ export function registerServe(program: Command): void {
       const cfg = await loadConfig(opts.config); // every config problem at once, exit 3 via main
       const listen = opts.listen ?? cfg.listen;
       const log = jsonLogger();
-      const metrics = new PromMetrics([...allMetricSpecs(), ...OTLP_METRICS], { version: VERSION });
+      const metrics = new PromMetrics(allMetricSpecs(), { version: VERSION });
       const appliance = new Appliance(cfg, { metrics, log });
       const apiToken = cfg.apiToken ?? process.env.NETDIAG_API_TOKEN;
       const app = await buildApp(appliance, { metrics, apiToken });

@@ -32,6 +32,7 @@ export const APPLIANCE_METRICS: MetricSpec[] = [
   { name: 'netdiag_collector_last_success_timestamp_seconds', help: 'When the collector last succeeded (Unix seconds)', type: 'gauge', labelNames: ['collector'] },
   { name: 'netdiag_collector_poll_duration_seconds', help: 'Duration of the collector\'s last poll', type: 'gauge', labelNames: ['collector'] },
   { name: 'netdiag_collector_records_total', help: 'Records (lines, flows, counters, packets) read per collector', type: 'counter', labelNames: ['collector'] },
+  { name: 'netdiag_otlp_exports_total', help: 'OTLP metric pushes to an OpenTelemetry collector by result (ok, error)', type: 'counter', labelNames: ['result'] },
   { name: 'netdiag_findings', help: 'Active findings by kind and severity', type: 'gauge', labelNames: ['kind', 'severity'] },
   { name: 'netdiag_finding_active', help: 'Active findings by kind, severity and host', type: 'gauge', labelNames: ['kind', 'severity', 'host'] },
   { name: 'netdiag_analyzer_errors_total', help: 'Analyzer runs that threw (the others still ran)', type: 'counter', labelNames: ['analyzer'] },

@@ -13,11 +13,8 @@ import { AggregationTemporality, type InstrumentType, MeterProvider, PeriodicExp
 import type { Observable } from '@opentelemetry/api';
 import type { Registry } from 'prom-client';
 import { redact } from '../core/errors.js';
-import type { Logger, MetricSpec, MetricsSink } from '../core/plugin.js';
+import type { Logger, MetricsSink } from '../core/plugin.js';
 
-export const OTLP_METRICS: MetricSpec[] = [
-  { name: 'netdiag_otlp_exports_total', help: 'OTLP metric pushes by result (ok, error)', type: 'counter', labelNames: ['result'] },
-];
 
 export interface OtlpOptions {
   /** The collector's metrics URL, e.g. http://otel-collector:4318/v1/metrics. */

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allMetricSpecs } from '../../engine/appliance.js';
 import { PromMetrics } from '../../server/metrics.js';
-import { OTLP_METRICS, otlpFrom, startOtlpExport } from '../../server/otlp.js';
+import { otlpFrom, startOtlpExport } from '../../server/otlp.js';
 
 interface Attr { key: string; value: { stringValue?: string; intValue?: string | number; doubleValue?: number } }
 interface Point { attributes: Attr[]; asDouble?: number; asInt?: string | number }
@@ -54,7 +54,7 @@ async function until(cond: () => boolean, ms = 10_000): Promise<void> {
 
 describe('OTLP export', () => {
   it('pushes counters as monotonic sums and gauges as gauges, with labels and the resource', async () => {
-    const m = new PromMetrics([...allMetricSpecs(), ...OTLP_METRICS], { version: '9.9.9', defaultMetrics: false });
+    const m = new PromMetrics(allMetricSpecs(), { version: '9.9.9', defaultMetrics: false });
     m.set('netdiag_findings', { kind: 'mtu_fragmentation', severity: 'critical' }, 2);
     m.inc('netdiag_collector_errors_total', { collector: 'ovs' }, 3);
     const warnings: string[] = [];
