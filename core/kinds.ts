@@ -35,6 +35,8 @@ export interface OvsInterfaceInfo {
   externalIds: Record<string, string>; // iface-id, attached-mac, vm-id
   linkState?: string;
   statistics?: Record<string, number>;
+  /** `status:driver_name` (ixgbe, veth, tun, openvswitch...; DPDK ports name their PMD). */
+  driverName?: string;
 }
 
 /** An OVS bridge with its other_config (CloudStack keeps gre_key, ovs-host-setup there). */

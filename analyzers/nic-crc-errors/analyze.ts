@@ -35,7 +35,7 @@ export const nicCrcConfigSchema = z
 
 export type NicCrcConfig = z.infer<typeof nicCrcConfigSchema>;
 
-const SOURCE_PREFERENCE: Record<CounterSourceKind, number> = { ethtool: 3, sysfs: 2, 'ip-link': 1 };
+const SOURCE_PREFERENCE: Record<CounterSourceKind, number> = { ethtool: 3, sysfs: 2, 'ip-link': 1, ovsdb: 0 };
 
 type Snap = Observation<'nic.counters'>;
 

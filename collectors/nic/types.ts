@@ -40,7 +40,8 @@ export const ERROR_COUNTERS: readonly CanonicalCounter[] = [
   'rx_dropped',
 ];
 
-export type CounterSourceKind = 'sysfs' | 'ethtool' | 'ip-link';
+/** `ovsdb`: OVS's Interface `statistics` column, the only counters of a DPDK port (the kernel does not see it). */
+export type CounterSourceKind = 'sysfs' | 'ethtool' | 'ip-link' | 'ovsdb';
 
 /** Interface classes (LinkInfo.class in core/kinds.ts). CRC logic runs on physical and bond_member. */
 export type LinkClass =

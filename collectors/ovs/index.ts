@@ -10,6 +10,7 @@ import type { OvsBridgeInfo, OvsInterfaceInfo } from '../../core/kinds.js';
 import type { AnyObservation } from '../../core/observation.js';
 import type { FileCollector, LiveCollector, LiveContext, MetricSpec, ParseContext, ReadStats } from '../../core/plugin.js';
 import './model.js';
+import { ovsdbNicSnapshot } from './nic-stats.js';
 import {
   bridgeFromCommand,
   bridgeFromFileName,
@@ -266,6 +267,9 @@ export function emitOvsdb(ifaces: OvsdbInterfaceRow[], bridges: OvsdbBridgeRow[]
     if (br) data.bridge = br;
     emit({ kind: 'ovs.interface', data });
     emit({ kind: 'ovs.dbref', data: { table: 'Interface', uuid, name: i.name, refs: [] } });
+    // A DPDK port's counters exist only here; a NIC's repeat the kernel's (the analyzer prefers those).
+    const nic = ovsdbNicSnapshot(data);
+    if (nic) emit({ kind: 'nic.counters', data: nic });
     n++;
   }
   return n;

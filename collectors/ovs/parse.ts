@@ -635,6 +635,7 @@ export interface OvsdbInterfaceRow {
   externalIds: Record<string, string>;
   linkState?: string;
   statistics?: Record<string, number>;
+  driverName?: string;
 }
 
 export function interfaceRow(r: Record<string, unknown>): OvsdbInterfaceRow {
@@ -659,6 +660,8 @@ export function interfaceRow(r: Record<string, unknown>): OvsdbInterfaceRow {
   const link = asStr(r.link_state);
   if (link) out.linkState = link;
   if (stats) out.statistics = stats;
+  const driver = asMap(r.status).driver_name;
+  if (driver) out.driverName = driver;
   return out;
 }
 
