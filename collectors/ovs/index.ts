@@ -10,7 +10,8 @@ import type { OvsBridgeInfo, OvsInterfaceInfo } from '../../core/kinds.js';
 import type { AnyObservation } from '../../core/observation.js';
 import type { FileCollector, LiveCollector, LiveContext, MetricSpec, ParseContext, ReadStats } from '../../core/plugin.js';
 import './model.js';
-import { ovsdbNicSnapshot } from './nic-stats.js';
+import type { NicCounterSnapshot } from '../nic/types.js';
+import { DpdkCounterExport, ovsdbNicSnapshot } from './nic-stats.js';
 import {
   bridgeFromCommand,
   bridgeFromFileName,
@@ -353,7 +354,7 @@ export async function dumpFlows(exec: Exec, cfg: OvsConfig, base: ExecOptions, b
   return { stdout, result, ...(proto ? { proto } : {}), warnings };
 }
 
-export async function pollOvs(ctx: LiveContext, cfg: OvsConfig, signal?: AbortSignal): Promise<ReadStats> {
+export async function pollOvs(ctx: LiveContext, cfg: OvsConfig, signal?: AbortSignal, dpdk = new DpdkCounterExport()): Promise<ReadStats> {
   const started = ctx.now();
   const env: NodeJS.ProcessEnv = { ...process.env };
   if (cfg.rundir) env.OVS_RUNDIR = cfg.rundir;
@@ -384,7 +385,14 @@ export async function pollOvs(ctx: LiveContext, cfg: OvsConfig, signal?: AbortSi
     }
   }
   const bridgeRows = (tables.Bridge ?? []).map(bridgeRow);
-  records += emitOvsdb((tables.Interface ?? []).map(interfaceRow), bridgeRows, (tables.Port ?? []).map(portRow), (o) => emit(o, `${cfg.vsctlPath} --format=json list`));
+  const ifaceRows = (tables.Interface ?? []).map(interfaceRow);
+  const dpdkPorts = new Set(ifaceRows.filter((i) => i.type === 'dpdk').map((i) => i.name));
+  records += emitOvsdb(ifaceRows, bridgeRows, (tables.Port ?? []).map(portRow), (o) => {
+    emit(o, `${cfg.vsctlPath} --format=json list`);
+    if (o.kind !== 'nic.counters') return;
+    const snap = o.data as NicCounterSnapshot;
+    if (dpdkPorts.has(snap.interface)) dpdk.publish(ctx.metrics, ctx.host, snap, ctx.now());
+  });
 
   let bridges: string[];
   try {
@@ -428,13 +436,16 @@ export async function pollOvs(ctx: LiveContext, cfg: OvsConfig, signal?: AbortSi
   return { records, ...(warnings.length ? { warnings } : {}) };
 }
 
+/** Increases of DPDK ports' counters between polls (the collector's only state). */
+const dpdkExport = new DpdkCounterExport();
+
 export const ovsLiveCollector: LiveCollector<OvsConfig> = {
   name: 'ovs',
   description: 'polls every OVS bridge: ovs-ofctl dump-flows and show, and the OVSDB Bridge/Port/Interface tables',
   schema: ovsConfigSchema,
   enabledByDefault: true,
   interval: (cfg) => cfg.intervalSeconds,
-  poll: (ctx, cfg, signal) => pollOvs(ctx, cfg, signal),
+  poll: (ctx, cfg, signal) => pollOvs(ctx, cfg, signal, dpdkExport),
   metrics: ovsMetrics,
   // A flow table can hold 200k entries; rates need only the last two dumps of each bridge.
   retainLatest: [

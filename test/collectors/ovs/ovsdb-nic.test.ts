@@ -8,7 +8,15 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { DpdkCounterExport } from '../../../collectors/ovs/nic-stats.js';
+import { ovsConfigSchema, pollOvs } from '../../../collectors/ovs/index.js';
+import { NetdiagError } from '../../../core/errors.js';
+import type { Exec } from '../../../core/exec.js';
+import { ObservationStore } from '../../../core/observation.js';
+import { nullLogger } from '../../../core/plugin.js';
+import { allMetricSpecs } from '../../../engine/appliance.js';
 import { diagnose, readInputs } from '../../../engine/pipeline.js';
+import { PromMetrics } from '../../../server/metrics.js';
 
 const FIX = join(__dirname, '..', '..', 'fixtures', 'ovs');
 const dirs: string[] = [];
@@ -69,5 +77,36 @@ describe('NIC counters from OVSDB Interface statistics', () => {
     expect(store.get('ovs.interface').length).toBeGreaterThan(5);
     expect(store.get('ovs.interface').find((o) => o.data.name === 'vnet0')!.data.driverName).toBe('veth');
     expect(store.get('nic.counters')).toEqual([]);
+  });
+
+  it('serve exports netdiag_nic_* for DPDK ports only (kernel NICs are the NIC collector\'s)', async () => {
+    // DPDK cannot run on this kernel: ovs-vsctl answers with listings in OVS's own JSON form.
+    let crc = 100;
+    const exec: Exec = async (_file, args) => {
+      if (args.includes('Interface')) {
+        const rows = [
+          { name: 'dpdk-p0', type: 'dpdk', driver: 'net_ice', stats: { rx_crc_err: crc, rx_packets: crc * 1000 } },
+          { name: 'eno1', type: '', driver: 'ixgbe', stats: { rx_crc_err: crc, rx_packets: 1 } },
+        ];
+        return { stdout: listing('2026-11-23T10:00:00Z', rows).split('\n').slice(2).join('\n'), stderr: '', code: 0 };
+      }
+      if (args.includes('list-br')) return { stdout: '', stderr: '', code: 0 };
+      throw new NetdiagError('E_EXEC', 'not in this test');
+    };
+    const metrics = new PromMetrics(allMetricSpecs(), { defaultMetrics: false });
+    const store = new ObservationStore();
+    let now = Date.parse('2026-11-23T10:00:00Z');
+    const ctx = { emit: (o: never) => store.add(o), metrics, log: nullLogger, exec, host: 'hv-dpdk', roots: { sys: '/sys', proc: '/proc' }, now: () => now };
+    const cfg = ovsConfigSchema.parse({});
+    const state = new DpdkCounterExport();
+    await pollOvs(ctx as never, cfg, undefined, state);
+    crc = 400;
+    now += 30_000;
+    await pollOvs(ctx as never, cfg, undefined, state);
+    const text = await metrics.text();
+    expect(text).toMatch(/^netdiag_nic_errors_total\{host="hv-dpdk",interface="dpdk-p0",counter="crc_errors"\} 300$/m);
+    expect(text).toMatch(/^netdiag_nic_receive_packets_total\{host="hv-dpdk",interface="dpdk-p0"\} 300000$/m);
+    expect(text).not.toMatch(/interface="eno1"/);
+    expect(store.get('nic.counters').map((o) => o.data.interface).sort()).toEqual(['dpdk-p0', 'dpdk-p0', 'eno1', 'eno1']);
   });
 });
