@@ -11,7 +11,7 @@ import { hostname } from 'node:os';
 import { join, relative } from 'node:path';
 import { DEFAULT_LOG_PATHS, copyLogs, selectLogFiles } from '../collectors/cloudstack-log/capture.js';
 import { captureNicSnapshot } from '../collectors/nic/capture.js';
-import { captureOvsFlows, captureOvsInventory, safeName } from '../collectors/ovs/capture.js';
+import { captureOvsFlows, captureOvsInterfaces, captureOvsInventory, safeName } from '../collectors/ovs/capture.js';
 import { ovsConfigSchema, type OvsConfig } from '../collectors/ovs/index.js';
 import { DEFAULT_FILTER } from '../collectors/pcap/live.js';
 import { describeError, NetdiagError } from '../core/errors.js';
@@ -139,8 +139,9 @@ export async function collectBundle(o: CollectOptions): Promise<CollectResult> {
     await sleep(wait);
   }
   if (o.ovs && bridges.length > 0) {
-    say('OVS: second flow dump');
+    say('OVS: second flow dump and interface statistics');
     await step('OVS flows', async () => note(await captureOvsFlows(dir, ovsOpts, bridges, 2)));
+    await step('OVS interfaces', async () => note(await captureOvsInterfaces(dir, ovsOpts, 2)));
   }
   if (o.nic) {
     say('NIC: second counter snapshot');

@@ -91,6 +91,22 @@ export async function captureOvsInventory(outDir: string, o: OvsCaptureOptions):
   return out;
 }
 
+/**
+ * The Interface table again (`ovs-vsctl-list-interface.<index>.json`): its `statistics` are the only
+ * counters of a DPDK port, and two listings an interval apart give their rates.
+ */
+export async function captureOvsInterfaces(outDir: string, o: OvsCaptureOptions, index: number): Promise<{ files: string[]; warnings: string[] }> {
+  const { base, vsctl } = context(o);
+  const args = vsctl(['--format=json', 'list', 'Interface']);
+  const at = o.now();
+  try {
+    const r = await o.exec(o.cfg.vsctlPath, args, base);
+    return { files: [await save(outDir, `ovs-vsctl-list-interface.${index}.json`, `${o.cfg.vsctlPath} ${args.join(' ')}`, at, r.stdout)], warnings: [] };
+  } catch (e) {
+    return { files: [], warnings: [describeError(e)] };
+  }
+}
+
 /** One `dump-flows` of every bridge: `ovs-ofctl-dump-flows-<bridge>.<index>.txt`. */
 export async function captureOvsFlows(outDir: string, o: OvsCaptureOptions, bridges: OvsCaptured['bridges'], index: number): Promise<{ files: string[]; warnings: string[] }> {
   const { base } = context(o);

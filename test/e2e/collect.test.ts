@@ -66,7 +66,7 @@ describe('netdiag collect', () => {
     const files = (await readdir(join(out, 'hv-01'))).sort();
     expect(files).toEqual(
       expect.arrayContaining([
-        'MANIFEST.json', 'logs', 'nic-sysfs.1.txt', 'nic-sysfs.2.txt', 'ovs-vsctl-list-bridge.json', 'ovs-vsctl-list-interface.json', 'ovs-vsctl-list-port.json', 'ovs-vsctl-show.txt',
+        'MANIFEST.json', 'logs', 'nic-sysfs.1.txt', 'nic-sysfs.2.txt', 'ovs-vsctl-list-bridge.json', 'ovs-vsctl-list-interface.json', 'ovs-vsctl-list-interface.2.json', 'ovs-vsctl-list-port.json', 'ovs-vsctl-show.txt',
         'ovs-ofctl-show-OVSTunnel2046.txt', 'ovs-ofctl-show-br-int.txt', 'ovs-ofctl-dump-flows-OVSTunnel2046.1.txt', 'ovs-ofctl-dump-flows-OVSTunnel2046.2.txt',
         'ovs-ofctl-dump-flows-br-int.1.txt', 'ovs-ofctl-dump-flows-br-int.2.txt', 'tcpdump-lo.pcap',
       ]),
