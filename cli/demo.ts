@@ -4,8 +4,6 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../engine/config.js';
 import { diagnose } from '../engine/pipeline.js';
-import { startCloudStackSimulator } from '../lab/cloudstack/server.js';
-import { startNvpSimulator } from '../lab/nvp/server.js';
 import { formatOption } from './options.js';
 import { emit, REPORT_FORMATS, renderReport } from './output.js';
 
@@ -27,6 +25,7 @@ export function registerDemo(program: Command): void {
     .addOption(formatOption([...REPORT_FORMATS], 'text'))
     .option('--out <file>', 'write the report to a file instead of standard output')
     .action(async (opts: { format: string; out?: string }) => {
+      const [{ startCloudStackSimulator }, { startNvpSimulator }] = await Promise.all([import('../lab/cloudstack/server.js'), import('../lab/nvp/server.js')]);
       const cs = await startCloudStackSimulator({ host: '127.0.0.1', port: 0 });
       const nvp = await startNvpSimulator({ host: '127.0.0.1', port: 0 });
       try {

@@ -2,11 +2,7 @@ import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { describeError, redact } from '../core/errors.js';
 import type { Logger } from '../core/plugin.js';
-import { Appliance, allMetricSpecs } from '../engine/appliance.js';
 import { loadConfig } from '../engine/config.js';
-import { buildApp } from '../server/app.js';
-import { PromMetrics } from '../server/metrics.js';
-import { otlpFrom, startOtlpExport } from '../server/otlp.js';
 
 const VERSION = '0.1.0';
 
@@ -34,6 +30,13 @@ export function registerServe(program: Command): void {
     .option('--listen <host:port>', 'address to listen on (overrides the config file; default 127.0.0.1:9650)', listenArg)
     .action(async (opts: { config?: string; listen?: { host: string; port: number } }) => {
       const cfg = await loadConfig(opts.config); // every config problem at once, exit 3 via main
+      // Loaded here, not at start-up: the other commands need no HTTP server or OTel SDK.
+      const [{ Appliance, allMetricSpecs }, { buildApp }, { PromMetrics }, { otlpFrom, startOtlpExport }] = await Promise.all([
+        import('../engine/appliance.js'),
+        import('../server/app.js'),
+        import('../server/metrics.js'),
+        import('../server/otlp.js'),
+      ]);
       const listen = opts.listen ?? cfg.listen;
       const log = jsonLogger();
       const metrics = new PromMetrics(allMetricSpecs(), { version: VERSION });
