@@ -6,6 +6,7 @@ import { mtuFragmentationPlanner, mtuMismatchPlanner } from './mtu.js';
 import { crcPlanner } from './nic.js';
 import { nvpBurstPlanner } from './nvp-burst.js';
 import { staleLogicalSwitchPlanner, staleOvsBridgePlanner } from './orchestrator.js';
+import { tunnelPlanner } from './tunnels.js';
 import type { PlanContext, Planner } from './types.js';
 
 export const planners: readonly Planner[] = [
@@ -16,6 +17,7 @@ export const planners: readonly Planner[] = [
   flowPlanner,
   crcPlanner,
   nvpBurstPlanner,
+  tunnelPlanner,
 ];
 
 /** Plans for the findings, most severe first; findings no planner knows get none. */

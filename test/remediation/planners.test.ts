@@ -27,7 +27,9 @@ const crcBond = f('nic_crc_errors', { interface: 'eno2', bond: 'bond0' }, { crcE
 const crcOld = f('nic_crc_errors', { interface: 'eno3' }, { crcErrors: 0 }, { host: 'hv-02', severity: 'info' });
 const burst = f('nvp_api_exception_burst', { managementServer: 'mgmt-01', commands: ['CreateLogicalSwitchCommand'] }, { count: 40, byCause: { auth: 30, transport: 2 } }, { host: 'mgmt-01' });
 
-const all = [staleSwitch, staleBridge, stalePort, frag('10.0.0.1', 1458), frag('10.0.0.2', 1450), stt, mismatch, drop, invalid, nvpDrop, crc, crcBond, crcOld, burst];
+const brokenPort = f('ovs_tunnel_error', { bridge: 'OVSTunnel2046', port: 't2046-3-8', reason: 'remote_ip_invalid' }, {}, { host: 'hv-01' });
+const missing = f('ovs_tunnel_error', { bridge: 'OVSTunnel2046', reason: 'no_tunnel_port', hostId: 4 }, {}, { host: 'hv-01' });
+const all = [brokenPort, missing, staleSwitch, staleBridge, stalePort, frag('10.0.0.1', 1458), frag('10.0.0.2', 1450), stt, mismatch, drop, invalid, nvpDrop, crc, crcBond, crcOld, burst];
 const plans = planFindings(all, { now: NOW });
 const planFor = (x: Finding): Plan => {
   const p = plans.find((q) => q.findingIds.includes(x.id));
@@ -86,6 +88,11 @@ describe('planners', () => {
     const p = planFor(burst);
     expect(p.steps.filter((s) => s.target !== 'manual').every((s) => s.readOnly)).toBe(true);
     expect(p.steps.at(-1)!.description).toMatch(/credentials/);
+  });
+
+  it('tunnel errors: a broken port is removed by hand; a missing tunnel is CloudStack\'s to create', () => {
+    expect(planFor(brokenPort).steps[0]).toMatchObject({ target: 'manual', host: 'hv-01', command: ['ovs-vsctl', '--if-exists', 'del-port', 'OVSTunnel2046', 't2046-3-8'] });
+    expect(actions(planFor(missing))).toEqual(['cloudstack:findNetwork', 'cloudstack:restartNetwork', 'manual:instruction']);
   });
 
   it('read-only steps come first, ids are stable, and every finding learns its plan', () => {
