@@ -172,7 +172,7 @@ ${list.length ? list.map((f) => findingHtml(f, planOf.get(f.id))).join('\n') : '
       .join('');
     const body = `<h1>netdiag on ${esc(s.host)}</h1>
 <p>${esc(s.observations)} observations in memory · last analysis ${esc(s.lastAnalysis ?? 'not yet')} (every ${esc(s.analyzeIntervalSeconds)} s) · <a href="/metrics">metrics</a> · <a href="/api/v1/findings">findings JSON</a></p>
-<h2>Findings</h2>${frows ? `<table><tr><th>kind</th><th>severity</th><th>active</th></tr>${frows}</table><p><a href="/findings">all findings with evidence</a></p>` : '<p>None.</p>'}
+<h2>Findings</h2>${frows ? `<table><tr><th>kind</th><th>severity</th><th>active</th></tr>${frows}</table><p><a href="/findings">all findings with evidence and their plans</a> · <a href="/api/v1/plans">${esc(appliance.plans().plans.length)} remediation plan(s), JSON</a></p>` : '<p>None.</p>'}
 <h2>Collectors</h2><table><tr><th>collector</th><th>mode</th><th>state</th><th>last success</th><th>errors</th><th>last problem</th></tr>${rows}</table>`;
     return reply.type('text/html; charset=utf-8').send(page(`netdiag on ${s.host}`, body));
   });
