@@ -38,6 +38,7 @@ export function registerServe(program: Command): void {
         import('../server/otlp.js'),
       ]);
       const listen = opts.listen ?? cfg.listen;
+      const otlp = otlpFrom(cfg.otlp, process.env); // a bad OTEL_* endpoint stops here, before anything runs
       const log = jsonLogger();
       const metrics = new PromMetrics(allMetricSpecs(), { version: VERSION });
       const appliance = new Appliance(cfg, { metrics, log });
@@ -46,7 +47,6 @@ export function registerServe(program: Command): void {
       await appliance.start();
       const address = await app.listen({ host: listen.host, port: listen.port });
       process.stdout.write(`netdiag serve: listening on ${address} (host ${appliance.host}; collectors: ${appliance.collectorHealth().map((c) => c.collector).join(', ') || 'none'})\n`);
-      const otlp = otlpFrom(cfg.otlp, process.env);
       const push = otlp ? startOtlpExport(metrics.registry, metrics, otlp, { host: appliance.host, version: VERSION, log }) : undefined;
       if (otlp) process.stdout.write(`netdiag serve: pushing metrics with OTLP to ${redact(otlp.endpoint)} every ${otlp.intervalSeconds} s\n`);
       await new Promise<void>((resolve) => {

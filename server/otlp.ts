@@ -12,7 +12,7 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { AggregationTemporality, type InstrumentType, MeterProvider, PeriodicExportingMetricReader, type PushMetricExporter, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import type { Observable } from '@opentelemetry/api';
 import type { Registry } from 'prom-client';
-import { redact } from '../core/errors.js';
+import { NetdiagError, redact } from '../core/errors.js';
 import type { Logger, MetricsSink } from '../core/plugin.js';
 
 
@@ -31,6 +31,15 @@ export function otlpFrom(cfg: OtlpOptions | undefined, env: NodeJS.ProcessEnv): 
   const base = env.OTEL_EXPORTER_OTLP_ENDPOINT;
   const endpoint = direct || (base ? `${base.replace(/\/+$/, '')}/v1/metrics` : undefined);
   if (!endpoint) return undefined;
+  const from = direct ? 'OTEL_EXPORTER_OTLP_METRICS_ENDPOINT' : 'OTEL_EXPORTER_OTLP_ENDPOINT';
+  let url: URL | undefined;
+  try {
+    url = new URL(endpoint);
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:'))
+    throw new NetdiagError('E_CONFIG', `${from}=${redact(endpoint)} is not an http(s) URL`, { remedy: 'set it to the collector\'s OTLP/HTTP address, e.g. http://otel-collector:4318' });
   const interval = Number(env.OTEL_METRIC_EXPORT_INTERVAL); // ms, as the OTel spec defines it
   return { endpoint, intervalSeconds: Number.isFinite(interval) && interval > 0 ? interval / 1000 : 60, timeoutSeconds: 10, headers: {} };
 }

@@ -100,6 +100,7 @@ describe('OTLP export', () => {
     expect(otlpFrom(undefined, {})).toBeUndefined();
     expect(otlpFrom(undefined, { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/' })).toMatchObject({ endpoint: 'http://collector:4318/v1/metrics', intervalSeconds: 60 });
     expect(otlpFrom(undefined, { OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: 'http://c:4318/custom', OTEL_METRIC_EXPORT_INTERVAL: '15000' })).toMatchObject({ endpoint: 'http://c:4318/custom', intervalSeconds: 15 });
+    expect(() => otlpFrom(undefined, { OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' })).toThrow(/OTEL_EXPORTER_OTLP_ENDPOINT=collector:4318\/v1\/metrics is not an http\(s\) URL/);
   });
 
   it('netdiag serve pushes on its interval and once more when it stops', async () => {
