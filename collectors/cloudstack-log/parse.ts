@@ -55,9 +55,22 @@ export interface LineHead {
   layout: string;
 }
 
+// Consecutive lines share their day: Date.UTC once per day, the time of day by arithmetic (the
+// same value Date.UTC gives, out-of-range fields rolling over alike).
+let lastDayKey = -1;
+let lastDayMs = 0;
 function tsFrom(m: RegExpExecArray, i: number): number {
-  const ms = m[i + 6] ? Number(m[i + 6]!.padEnd(3, '0')) : 0;
-  return Date.UTC(Number(m[i]), Number(m[i + 1]) - 1, Number(m[i + 2]), Number(m[i + 3]), Number(m[i + 4]), Number(m[i + 5]), ms);
+  const y = Number(m[i]);
+  const mo = Number(m[i + 1]);
+  const d = Number(m[i + 2]);
+  const dayKey = y * 10000 + mo * 100 + d;
+  if (dayKey !== lastDayKey) {
+    lastDayMs = Date.UTC(y, mo - 1, d);
+    lastDayKey = dayKey;
+  }
+  const frac = m[i + 6];
+  const ms = frac ? Number(frac.length === 3 ? frac : frac.padEnd(3, '0')) : 0;
+  return lastDayMs + Number(m[i + 3]) * 3_600_000 + Number(m[i + 4]) * 60_000 + Number(m[i + 5]) * 1000 + ms;
 }
 
 function log4jHead(rest: string, at: number | undefined, dated: boolean): LineHead | undefined {

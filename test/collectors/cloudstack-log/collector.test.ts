@@ -88,6 +88,20 @@ describe('parse', () => {
     expect(parseLineHead('Sep 03 01:12:08 mgmt-01 java[2720]: at org.apache.Foo.bar(Foo.java:1)', 2026)).toBeUndefined();
   });
 
+  it('reads the time of every line exactly, across days, months and years and with 1-3 fraction digits', () => {
+    let seed = 7;
+    const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % n);
+    const two = (n: number) => String(n).padStart(2, '0');
+    for (let k = 0; k < 2000; k++) {
+      const t = Date.UTC(2015 + rnd(15), rnd(12), 1 + rnd(28), rnd(24), rnd(60), rnd(60), rnd(1000));
+      const d = new Date(t);
+      const digits = 1 + rnd(3);
+      const frac = String(d.getUTCMilliseconds()).padStart(3, '0').slice(0, digits);
+      const line = `${d.getUTCFullYear()}-${two(d.getUTCMonth() + 1)}-${two(d.getUTCDate())} ${two(d.getUTCHours())}:${two(d.getUTCMinutes())}:${two(d.getUTCSeconds())},${frac} DEBUG [c.c.a.t.Request] (AgentManager-Handler-1:null) (logid:) Seq 1-2: x`;
+      expect(parseLineHead(line)?.at, line).toBe(t - (t % 1000) + Number(frac.padEnd(3, '0')));
+    }
+  });
+
   it('classifies every §2.2 message form', () => {
     const c = (m: string) => classifyNvpMessage(m);
     expect(c('Two consecutive failed attempts to authenticate against REST server')).toEqual({ cause: 'auth' });
