@@ -262,15 +262,19 @@ export function outputActions(actions: readonly FlowAction[]): FlowAction[] {
 }
 
 function toNumber(v: string): number | undefined {
-  const n = v.startsWith('0x') ? parseInt(v, 16) : Number(v.replace(/s$/, ''));
+  const n = v.startsWith('0x') ? parseInt(v, 16) : Number(v.endsWith('s') ? v.slice(0, -1) : v);
   return Number.isFinite(n) ? n : undefined;
 }
+
+/** One statistics token at `lastIndex`: `key=value,` + blanks, or a flag word. */
+const STAT_TOKEN = /([a-z_]+)(?:=([^,\s]*))?(,?)(\s+|$)/y;
 
 /**
  * Parse one flow line. Returns undefined when the line is not a flow (header, blank, error).
  * The statistics part is `key=value, ` pairs and bare flag words separated by spaces; the match
  * is the first token that is neither, up to ` actions=`.
  */
+
 export function parseFlowLine(line: string, lineNo = 0): FlowEntry | undefined {
   const text = line.trim();
   const ai = actionsIndex(text);
@@ -278,13 +282,14 @@ export function parseFlowLine(line: string, lineNo = 0): FlowEntry | undefined {
   const pre = text.slice(0, ai).trim();
   const actionsText = text.slice(ai + 'actions='.length).trim();
   const e: FlowEntry = { cookie: '0x0', table: 0, priority: 32768, flags: [], match: '', fields: [], actionsText, actions: [], drop: false, line: lineNo };
-  let rest = pre;
+  let pos = 0; // statistics are consumed from the front of `pre` (a sticky regex: no slicing)
   // Consume statistics tokens from the front: `key=value,` (comma then space) or flag words.
   for (;;) {
-    const m = /^([a-z_]+)(?:=([^,\s]*))?(,?)(\s+|$)/.exec(rest);
+    STAT_TOKEN.lastIndex = pos;
+    const m = STAT_TOKEN.exec(pre);
     if (!m) break;
     const [whole, key, value, comma, blank] = m;
-    if (value !== undefined && STAT_KEYS.has(key!) && (comma === ',' || rest.length === whole!.length)) {
+    if (value !== undefined && STAT_KEYS.has(key!) && (comma === ',' || pos + whole!.length === pre.length)) {
       const n = toNumber(value);
       switch (key) {
         case 'cookie': e.cookie = value; break;
@@ -300,30 +305,31 @@ export function parseFlowLine(line: string, lineNo = 0): FlowEntry | undefined {
         case 'importance': if (n !== undefined) e.importance = n; break;
         default: (e.extra ??= {})[key!] = value;
       }
-      rest = rest.slice(whole!.length);
+      pos += whole!.length;
       continue;
     }
     if (value === undefined && FLAG_WORDS.has(key!) && comma === '') {
       e.flags.push(intern(key!));
-      rest = rest.slice(whole!.length);
+      pos += whole!.length;
       continue;
     }
     // Unknown `key=value, ` statistics from a newer OVS: keep them verbatim. A blank must follow
     // the comma: `priority=0,actions=…` (ovs-appctl bridge/dump-flows) is the match, not a statistic.
     if (value !== undefined && comma === ',' && blank !== '') {
       (e.extra ??= {})[key!] = value;
-      rest = rest.slice(whole!.length);
+      pos += whole!.length;
       continue;
     }
     break;
   }
-  let match = rest.trim().replace(/,$/, '');
+  let match = pre.slice(pos).trim().replace(/,$/, '');
   const fields = parseMatch(match);
   const pi = fields.findIndex((f) => f.name === 'priority');
   if (pi !== -1) {
     const p = toNumber(fields[pi]!.value ?? '');
     if (p !== undefined) e.priority = p;
     fields.splice(pi, 1);
+    // split + join builds a new string: a slice would keep the whole line alive for every flow
     match = splitTopLevel(match)
       .filter((p) => !p.startsWith('priority='))
       .join(',');
