@@ -6,7 +6,7 @@
  */
 import type { Finding } from '../../core/finding.js';
 import { numberSteps, type Plan, type PlanStep, planId } from '../../core/plan.js';
-import { findNetwork, manual, nvpClusterStatus } from './steps.js';
+import { findNetwork, manual, nvpClusterStatus, restartNetwork } from './steps.js';
 import type { Planner } from './types.js';
 
 function flowSpec(f: Finding): string {
@@ -37,15 +37,7 @@ export const flowPlanner: Planner = {
       const steps: Omit<PlanStep, 'id'>[] = key
         ? [
             findNetwork([`vswitch://${key}`]),
-            {
-              target: 'cloudstack',
-              action: 'restartNetwork',
-              params: { id: '${network.id}', cleanup: false },
-              readOnly: false,
-              destructive: false,
-              idempotent: false,
-              description: 'restartNetwork cleanup=false (async job): CloudStack implements the network again and re-sends its tunnel and flow setup; its router restarts, a short interruption for the network',
-            },
+            restartNetwork('re-sends its tunnel and flow setup'),
             ...inspect,
           ]
         : nvp

@@ -58,3 +58,14 @@ export const nvpClusterStatus = (why: string): Step => ({
   idempotent: true,
   description: `read the NVP control cluster status${why}`,
 });
+
+/** CloudStack: restart the network an earlier step found (async job; journaled, since it cannot check itself). */
+export const restartNetwork = (what: string): Step => ({
+  target: 'cloudstack',
+  action: 'restartNetwork',
+  params: { id: '${network.id}', cleanup: false },
+  readOnly: false,
+  destructive: false,
+  idempotent: false,
+  description: `restartNetwork cleanup=false (async job): CloudStack implements the network again and ${what}; its router restarts, a short interruption for the network`,
+});

@@ -6,7 +6,7 @@
  */
 import type { Finding } from '../../core/finding.js';
 import { numberSteps, type Plan, planId } from '../../core/plan.js';
-import { findNetwork, manual } from './steps.js';
+import { findNetwork, manual, restartNetwork } from './steps.js';
 import type { Planner } from './types.js';
 
 export const tunnelPlanner: Planner = {
@@ -27,15 +27,7 @@ export const tunnelPlanner: Planner = {
             summary: `have CloudStack create the missing tunnel of network key ${key} on ${where}`,
             steps: numberSteps([
               findNetwork([`vswitch://${key}`]),
-              {
-                target: 'cloudstack',
-                action: 'restartNetwork',
-                params: { id: '${network.id}', cleanup: false },
-                readOnly: false,
-                destructive: false,
-                idempotent: false,
-                description: 'restartNetwork cleanup=false (async job): CloudStack implements the network again and sets up its tunnels; a short interruption for the network',
-              },
+              restartNetwork('sets up its tunnels'),
               manual(`check that the tunnel ports of ${bridge} now reach every host of the network`, { host: f.host, command: ['ovs-vsctl', 'list-ports', bridge] }),
             ]),
           },
