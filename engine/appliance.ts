@@ -32,6 +32,7 @@ export const APPLIANCE_METRICS: MetricSpec[] = [
   { name: 'netdiag_collector_last_success_timestamp_seconds', help: 'When the collector last succeeded (Unix seconds)', type: 'gauge', labelNames: ['collector'] },
   { name: 'netdiag_collector_poll_duration_seconds', help: 'Duration of the collector\'s last poll', type: 'gauge', labelNames: ['collector'] },
   { name: 'netdiag_collector_records_total', help: 'Records (lines, flows, counters, packets) read per collector', type: 'counter', labelNames: ['collector'] },
+  { name: 'netdiag_plan_applies_total', help: 'Plans applied through POST /api/v1/plans/:id/apply, by finding kind and result (dry-run, applied, refused, failed)', type: 'counter', labelNames: ['kind', 'status'] },
   { name: 'netdiag_otlp_exports_total', help: 'OTLP metric pushes to an OpenTelemetry collector by result (ok, error)', type: 'counter', labelNames: ['result'] },
   { name: 'netdiag_findings', help: 'Active findings by kind and severity', type: 'gauge', labelNames: ['kind', 'severity'] },
   { name: 'netdiag_finding_active', help: 'Active findings by kind, severity and host', type: 'gauge', labelNames: ['kind', 'severity', 'host'] },
@@ -180,7 +181,8 @@ export class Appliance {
       },
       { yes },
     );
-    this.log.info('plan applied', { plan: id, dryRun: !yes, status: result.status });
+    this.log.info('plan applied', { plan: id, kind: plan.kind, dryRun: !yes, status: result.status, steps: result.steps.map((x) => `${x.stepId}:${x.status}`).join(' ') });
+    this.opts.metrics.inc('netdiag_plan_applies_total', { kind: plan.kind, status: result.status });
     return result;
   }
 

@@ -98,6 +98,9 @@ describe('plan routes of serve', () => {
       else expect(again.statusCode).toBe(404); // the finding (and its plan) already cleared
       expect(deletes()).toBe(1);
       for (const secret of [cs.secretKey, cs.apiKey, nvp.password]) expect(dry.body + done.body + again.body).not.toContain(secret);
+      const text = await metrics.text();
+      expect(text).toMatch(/^netdiag_plan_applies_total\{kind="stale_logical_switch",status="dry-run"\} 1$/m);
+      expect(text).toMatch(/^netdiag_plan_applies_total\{kind="stale_logical_switch",status="applied"\} [12]$/m);
     } finally {
       await Promise.allSettled([app.close(), noToken.close()]);
       await appliance.stop();
