@@ -43,8 +43,11 @@ export function renderPlansMarkdown(set: PlanSet, file = 'PLANS.json'): string {
 }
 
 export function renderApplyText(r: ApplyResult): string {
+  const onlyManual = r.steps.every((s) => s.target === 'manual' || s.status === 'checked');
   const head =
-    r.status === 'dry-run'
+    onlyManual && (r.status === 'applied' || r.status === 'dry-run')
+      ? `plan ${r.planId}: nothing for netdiag to call — ${r.steps.some((s) => s.status === 'checked') ? 'the checks hold; ' : ''}the changes are the manual steps below`
+      : r.status === 'dry-run'
       ? `plan ${r.planId}: dry run — the preconditions hold; nothing was changed`
       : r.status === 'applied'
         ? `plan ${r.planId}: applied`
@@ -53,7 +56,7 @@ export function renderApplyText(r: ApplyResult): string {
           : `plan ${r.planId}: FAILED part-way — see which steps were done`;
   const out = [head];
   for (const s of r.steps) {
-    out.push(`  ${s.stepId.padEnd(3)} ${s.status.padEnd(9)} ${s.target} ${s.action}: ${s.detail}`);
+    out.push(`  ${s.stepId.padEnd(3)} ${s.status.padEnd(9)} ${s.target === 'manual' ? '' : `${s.target} ${s.action}: `}${s.detail}`);
     if (s.call) out.push(`      ${s.host ? `on ${s.host}: ` : ''}${s.call}`);
   }
   if (r.status === 'dry-run' && r.steps.some((s) => s.status === 'would-run')) out.push('Run again with --yes to make the calls marked would-run.');
