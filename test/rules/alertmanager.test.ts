@@ -1,5 +1,5 @@
 /**
- * rules/alertmanager.yml, the routing hints shipped for on-call: amtool accepts it, critical alerts
+ * rules/alertmanager/routing.yml, the routing hints shipped for on-call: amtool accepts it, critical alerts
  * route to the pager and the rest to the NOC, every alert name it mentions exists in rules/*.yml
  * with the labels its inhibitions compare, and on a real Alertmanager the critical form of an
  * alert inhibits its warning form for the same subject only, and an unstable NVP control cluster
@@ -16,7 +16,7 @@ import { parse } from 'yaml';
 
 const run = promisify(execFile);
 const RULES = join(__dirname, '..', '..', 'rules');
-const CONFIG = join(RULES, 'alertmanager.yml');
+const CONFIG = join(RULES, 'alertmanager', 'routing.yml');
 const started: ChildProcess[] = [];
 const dirs: string[] = [];
 afterAll(() => {
@@ -26,7 +26,7 @@ afterAll(() => {
 
 interface Rule { alert: string; expr: string; labels?: Record<string, string> }
 const alerts: Rule[] = readdirSync(RULES)
-  .filter((f) => f.endsWith('.yml') && f !== 'alertmanager.yml')
+  .filter((f) => f.endsWith('.yml'))
   .flatMap((f) => (parse(readFileSync(join(RULES, f), 'utf8')) as { groups: { rules: Rule[] }[] }).groups.flatMap((g) => g.rules));
 const am = parse(readFileSync(CONFIG, 'utf8')) as { inhibit_rules: { source_matchers: string[]; target_matchers: string[]; equal?: string[] }[] };
 
