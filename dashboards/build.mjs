@@ -1,7 +1,14 @@
 #!/usr/bin/env node
-// Writes dashboards/netdiag-overview.json, the NOC's Grafana dashboard, from the panel list below.
+// Writes dashboards/netdiag-overview.json, the NOC's Grafana dashboard, from the panel list below,
+// with Grafana's own builders (@grafana/grafana-foundation-sdk, pinned to the Grafana 11.6 schema).
 // Run `node dashboards/build.mjs` after changing it (an argument writes elsewhere); test/dashboards checks every query against the
 // metrics netdiag exports and promtool's PromQL parser.
+import * as common from '@grafana/grafana-foundation-sdk/common';
+import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
+import * as prometheus from '@grafana/grafana-foundation-sdk/prometheus';
+import * as stat from '@grafana/grafana-foundation-sdk/stat';
+import * as table from '@grafana/grafana-foundation-sdk/table';
+import * as timeseries from '@grafana/grafana-foundation-sdk/timeseries';
 import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -47,11 +54,31 @@ const rows = [
   ]],
 ];
 
+const PANELS = { stat: stat.PanelBuilder, table: table.PanelBuilder, timeseries: timeseries.PanelBuilder };
+
+const board = new dashboard.DashboardBuilder('netdiag — CloudStack SDN overview')
+  .uid('netdiag-overview')
+  .description('What netdiag finds across management servers and hypervisors: active findings, NVP API health, OVS drops and invalid outputs, NIC CRC errors, MTU, and netdiag\'s own blind spots.')
+  .tags(['netdiag', 'cloudstack', 'sdn'])
+  .editable()
+  .tooltip(dashboard.DashboardCursorSync.Crosshair)
+  .time({ from: 'now-6h', to: 'now' })
+  .refresh('30s')
+  .timezone('utc')
+  .withVariable(new dashboard.DatasourceVariableBuilder('datasource').label('Prometheus').type('prometheus'))
+  .withVariable(
+    new dashboard.QueryVariableBuilder('instance').label('netdiag instance').datasource(DS).query('label_values(netdiag_build_info, instance)')
+      .includeAll(true).multi(true).allValue('.*').refresh(dashboard.VariableRefresh.OnTimeRangeChanged).sort(dashboard.VariableSort.AlphabeticalAsc),
+  )
+  .withVariable(
+    new dashboard.QueryVariableBuilder('host').label('host').datasource(DS).query('label_values(netdiag_finding_active{instance=~"$instance"}, host)')
+      .includeAll(true).multi(true).allValue('.*').refresh(dashboard.VariableRefresh.OnTimeRangeChanged).sort(dashboard.VariableSort.AlphabeticalAsc),
+  );
+
 let id = 1;
 let y = 0;
-const panels = [];
 for (const [title, items] of rows) {
-  panels.push({ id: id++, type: 'row', title, collapsed: false, gridPos: { h: 1, w: 24, x: 0, y }, panels: [] });
+  board.withRow(new dashboard.RowBuilder(title).id(id++).gridPos({ h: 1, w: 24, x: 0, y }));
   y += 1;
   let x = 0;
   for (const [ptitle, type, exprs, o] of items) {
@@ -60,61 +87,30 @@ for (const [title, items] of rows) {
       x = 0;
       y += h;
     }
-    const p = {
-      id: id++,
-      type,
-      title: ptitle,
-      ...(o.description ? { description: o.description } : {}),
-      datasource: DS,
-      gridPos: { h, w: o.w, x, y },
-      targets: exprs.map(([expr, legend], i) => ({
-        refId: String.fromCharCode(65 + i),
-        datasource: DS,
-        expr,
-        legendFormat: legend || '__auto',
-        ...(o.instant || type === 'stat' ? { instant: true, range: false } : { range: true }),
-        ...(type === 'table' ? { format: 'table' } : {}),
-      })),
-      fieldConfig: {
-        defaults: {
-          ...(o.unit ? { unit: o.unit } : {}),
-          ...(o.thresholds ? { thresholds: { mode: 'absolute', steps: o.thresholds.map(([color, value]) => ({ color, value })) } } : {}),
-        },
-        overrides: [],
-      },
-      options: type === 'table' ? { showHeader: true } : type === 'stat' ? { reduceOptions: { calcs: ['lastNotNull'], fields: '', values: false }, colorMode: 'background' } : { legend: { displayMode: 'list', placement: 'bottom' }, tooltip: { mode: 'multi' } },
-      ...(type === 'table' ? { transformations: [{ id: 'organize', options: { excludeByName: { Time: true } } }] } : {}),
-    };
-    panels.push(p);
+    const p = new PANELS[type]().id(id++).title(ptitle).datasource(DS).gridPos({ h, w: o.w, x, y });
+    if (o.description) p.description(o.description);
+    exprs.forEach(([expr, legend], i) => {
+      const q = new prometheus.DataqueryBuilder().refId(String.fromCharCode(65 + i)).datasource(DS).expr(expr).legendFormat(legend || '__auto');
+      if (o.instant || type === 'stat') q.instant();
+      else q.range();
+      if (type === 'table') q.format(prometheus.PromQueryFormat.Table);
+      p.withTarget(q);
+    });
+    if (o.unit) p.unit(o.unit);
+    if (o.thresholds) p.thresholds(new dashboard.ThresholdsConfigBuilder().mode(dashboard.ThresholdsMode.Absolute).steps(o.thresholds.map(([color, value]) => ({ color, value }))));
+    if (type === 'stat') p.reduceOptions(new common.ReduceDataOptionsBuilder().calcs(['lastNotNull']).values(false)).colorMode(common.BigValueColorMode.Background);
+    if (type === 'timeseries') {
+      p.legend(new common.VizLegendOptionsBuilder().displayMode(common.LegendDisplayMode.List).placement(common.LegendPlacement.Bottom).showLegend(true));
+      p.tooltip(new common.VizTooltipOptionsBuilder().mode(common.TooltipDisplayMode.Multi).sort(common.SortOrder.None));
+    }
+    if (type === 'table') p.showHeader(true).withTransformation({ id: 'organize', options: { excludeByName: { Time: true } } });
+    board.withPanel(p);
     x += o.w;
   }
   y += 8;
 }
 
-const dashboard = {
-  uid: 'netdiag-overview',
-  title: 'netdiag — CloudStack SDN overview',
-  description: 'What netdiag finds across management servers and hypervisors: active findings, NVP API health, OVS drops and invalid outputs, NIC CRC errors, MTU, and netdiag\'s own blind spots.',
-  tags: ['netdiag', 'cloudstack', 'sdn'],
-  schemaVersion: 39,
-  version: 1,
-  editable: true,
-  graphTooltip: 1,
-  time: { from: 'now-6h', to: 'now' },
-  refresh: '30s',
-  timezone: 'utc',
-  templating: {
-    list: [
-      { name: 'datasource', label: 'Prometheus', type: 'datasource', query: 'prometheus', current: {}, hide: 0 },
-      { name: 'instance', label: 'netdiag instance', type: 'query', datasource: DS, query: { query: 'label_values(netdiag_build_info, instance)', refId: 'instance' }, definition: 'label_values(netdiag_build_info, instance)', includeAll: true, multi: true, allValue: '.*', current: {}, refresh: 2, sort: 1, hide: 0 },
-      { name: 'host', label: 'host', type: 'query', datasource: DS, query: { query: 'label_values(netdiag_finding_active{instance=~"$instance"}, host)', refId: 'host' }, definition: 'label_values(netdiag_finding_active{instance=~"$instance"}, host)', includeAll: true, multi: true, allValue: '.*', current: {}, refresh: 2, sort: 1, hide: 0 },
-    ],
-  },
-  annotations: { list: [{ builtIn: 1, datasource: { type: 'grafana', uid: '-- Grafana --' }, enable: true, hide: true, iconColor: 'rgba(0, 211, 255, 1)', name: 'Annotations & Alerts', type: 'dashboard' }] },
-  links: [],
-  panels,
-};
-
 const out = process.argv[2] ?? join(dirname(fileURLToPath(import.meta.url)), 'netdiag-overview.json');
-writeFileSync(out, `${JSON.stringify(dashboard, null, 2)}\n`);
-console.log(`wrote ${out}: ${panels.length} panels`);
+const built = board.build();
+writeFileSync(out, `${JSON.stringify(built, null, 2)}\n`);
+console.log(`wrote ${out}: ${built.panels.length} panels`);

@@ -106,6 +106,8 @@ export class FileFollower {
   private cur: Current | undefined;
   private identity: FileIdentity | undefined;
   private lastCheckpointKey = '';
+  /** When this follower was made: `startAt: end` skips only what existed before. */
+  private readonly createdAt = Date.now();
   /** While events() hands out a batch one line at a time: the first line not handed out yet. */
   private unhanded: { offset: number; lineNo: number } | undefined;
   /** The position in the last file closed (for a checkpoint after the loop ended). */
@@ -250,7 +252,8 @@ export class FileFollower {
     if (!cp) {
       if (this.opts.startAt === 'end') {
         const st = await stat(this.path).catch(() => undefined);
-        if (st) await this.openCurrent(st.size);
+        // History is skipped, but a file born after this follower was made is new: all of it.
+        if (st) await this.openCurrent(st.birthtimeMs >= this.createdAt ? 0 : st.size);
       }
       return;
     }

@@ -54,6 +54,15 @@ describe('FileFollower', () => {
     expect(numbers(rest)).toEqual([4, 5, 6, 7, 8, 9, 10, 11]);
   });
 
+  it('startAt end skips what existed before the follower was made, not a file born after it', async () => {
+    const d = tmp();
+    const log = join(d, 'agent.log');
+    const f = new FileFollower({ path: log, pollMs: 5, startAt: 'end' });
+    await sleep(5);
+    writeFileSync(log, payload(1) + payload(2)); // appears between the follower's start and its first look
+    expect(numbers(await collect(f, 2))).toEqual([1, 2]);
+  });
+
   it('batches() hands out the lines of one read together, and a checkpoint after a batch resumes after it', async () => {
     const d = tmp();
     const log = join(d, 'agent.log');
