@@ -8,7 +8,8 @@
 import { describeError, NetdiagError } from '../../core/errors.js';
 import type { InputFile } from '../../core/input.js';
 import type { FileCollector, OnlineCollector, OrchestratorOptions, ParseContext, ReadStats } from '../../core/plugin.js';
-import { CloudStackClient, type CloudStackClientOptions, type CloudStackListing } from '../../orchestrator/cloudstack/client.js';
+import type { CloudStackClientOptions, CloudStackListing } from '../../orchestrator/cloudstack/client.js';
+import { cloudstackClientFrom } from '../../orchestrator/clients.js';
 import { CloudStackAuthError, CloudStackTransportError, CloudStackUnsupportedError } from '../../orchestrator/cloudstack/errors.js';
 import { LISTINGS, mapItem, parseSavedCloudStackResponse, sniffCloudStackResponse, type ListingEnvelope, type MappedItem } from './parse.js';
 
@@ -61,10 +62,7 @@ export function makeCloudStackApiCollector(extra: CloudStackCollectOptions = {})
     description: 'CloudStack API: zones, physical networks, networks (listall, with broadcasturi), hosts, NVP devices and their networks, configurations',
     applies: (o: OrchestratorOptions) => Boolean(o.cloudstackUrl),
     async collect(o, ctx: ParseContext & { now(): number }) {
-      if (!o.apiKey || !o.secretKey) {
-        throw new NetdiagError('E_ARGS', `--cloudstack-url ${o.cloudstackUrl} needs --api-key and --secret-key`, { remedy: 'give them on the command line, in NETDIAG_API_KEY/NETDIAG_SECRET_KEY or in the config file' });
-      }
-      const client = new CloudStackClient({ url: o.cloudstackUrl!, apiKey: o.apiKey, secretKey: o.secretKey, caFile: o.caFile, insecure: o.insecure, rateLimitPerSecond: o.cloudstackRateLimitPerSecond, pageSize: o.cloudstackPageSize, log: ctx.log, ...extra.client });
+      const client = cloudstackClientFrom(o, ctx.log, extra.client)!;
       const source = client.source;
       const warnings: string[] = [];
       const failures: string[] = [];

@@ -4,11 +4,11 @@
  */
 import type { Readable } from 'node:stream';
 import { z } from 'zod';
-import { counterDelta } from '../../core/counters.js';
 import { NetdiagError } from '../../core/errors.js';
 import type { InputFile } from '../../core/input.js';
 import type { LinkInfo } from '../../core/kinds.js';
 import type { FileCollector, LiveCollector, LiveContext, MetricSpec, ParseContext, ReadStats } from '../../core/plugin.js';
+import { CounterIncreaseExport } from './export.js';
 import { normaliseDriver } from './drivers.js';
 import {
   ethtoolInterface,
@@ -243,28 +243,11 @@ export const nicMetrics: readonly MetricSpec[] = [
   { name: 'netdiag_nic_poll_errors_total', help: 'NIC counter reads that failed, by source (sysfs, ethtool, ip-link).', type: 'counter', labelNames: ['host', 'source'] },
 ];
 
-interface Exported {
-  source: string;
-  value: number;
-  at: number;
-}
-
 /** The live collector. State (last exported samples) lives in the instance, not in a global. */
 export function createNicCollector(): LiveCollector<NicConfig> {
-  const exported = new Map<string, Exported>();
-
-  /** Export the increase of one counter from the preferred source; a source switch re-bases. */
-  function exportIncrease(ctx: LiveContext, metric: string, labels: Record<string, string>, key: string, source: string, value: number, at: number): void {
-    const prev = exported.get(key);
-    exported.set(key, { source, value, at });
-    if (!prev || prev.source !== source) {
-      ctx.metrics.inc(metric, labels, 0);
-      return;
-    }
-    const d = counterDelta({ value: prev.value, at: prev.at }, { value, at }, 64);
-    if (d.reset) ctx.metrics.inc('netdiag_nic_counter_resets_total', { host: labels.host!, interface: labels.interface! }, 1);
-    ctx.metrics.inc(metric, labels, d.increase);
-  }
+  const exported = new CounterIncreaseExport();
+  const exportIncrease = (ctx: LiveContext, metric: string, labels: Record<string, string>, key: string, source: string, value: number, at: number) =>
+    exported.inc(ctx.metrics, metric, labels, key, source, value, at);
 
   function publish(ctx: LiveContext, sysfs: NicCounterSnapshot, ethtool: NicCounterSnapshot | undefined, at: number): void {
     const host = ctx.host;

@@ -8,7 +8,8 @@ import { describeError, NetdiagError } from '../../core/errors.js';
 import type { InputFile } from '../../core/input.js';
 import type { FileCollector, OnlineCollector, OrchestratorOptions, ParseContext, ReadStats } from '../../core/plugin.js';
 import type { NvpLswitchInfo } from '../../core/kinds.js';
-import { NvpClient } from '../../orchestrator/nvp/client.js';
+import type { NvpClient } from '../../orchestrator/nvp/client.js';
+import { nvpClientFrom } from '../../orchestrator/clients.js';
 import { clusterFromApi, lswitchFromApi, parseSavedNvpResponse, portFromApi, sniffNvpResponse } from './parse.js';
 
 /** CloudStack's tag scope on everything it creates in NVP (§2.7). */
@@ -86,10 +87,7 @@ export function makeNvpApiCollector(extra: NvpCollectOptions = {}): OnlineCollec
     description: 'NVP controller API: logical switches with ports and VIF attachments, control-cluster status',
     applies: (o: OrchestratorOptions) => Boolean(o.nvpUrl),
     async collect(o, ctx: ParseContext & { now(): number }) {
-      if (!o.nvpUser || !o.nvpPassword) {
-        throw new NetdiagError('E_ARGS', `--nvp-url ${o.nvpUrl} needs --nvp-user and --nvp-password`, { remedy: 'give them on the command line, in NETDIAG_NVP_USER/NETDIAG_NVP_PASSWORD or in the config file' });
-      }
-      const client = new NvpClient({ url: o.nvpUrl!, user: o.nvpUser, password: o.nvpPassword, caFile: o.caFile, insecure: o.insecure, pageLength: o.nvpPageLength, log: ctx.log, ...extra.client });
+      const client = nvpClientFrom(o, ctx.log, extra.client)!;
       const source = client.source;
       const warnings: string[] = [];
       let records = 0;

@@ -5,10 +5,10 @@
  * Only wires are turned into `nic.counters`: a DPDK port, or a system port whose driver is a real
  * NIC's (`status:driver_name`), never veth, tun/tap, internal ports or tunnels.
  */
-import { counterDelta } from '../../core/counters.js';
 import type { OvsInterfaceInfo } from '../../core/kinds.js';
 import type { MetricsSink } from '../../core/plugin.js';
 // The `nic.counters` kind and its series belong to collectors/nic; this file only produces their data.
+import { CounterIncreaseExport } from '../nic/export.js';
 import { type CanonicalCounter, ERROR_COUNTERS, type NicCounterSnapshot } from '../nic/types.js';
 
 /** vswitch.ovsschema Interface statistics → canonical counters. */
@@ -67,19 +67,12 @@ export function ovsdbNicSnapshot(i: OvsInterfaceInfo): NicCounterSnapshot | unde
  * between polls, as the NIC collector does; the first poll only creates the series.
  */
 export class DpdkCounterExport {
-  private readonly prev = new Map<string, { value: number; at: number }>();
+  private readonly increases = new CounterIncreaseExport();
 
   publish(sink: MetricsSink, host: string, snap: NicCounterSnapshot, at: number): void {
     const one = (metric: string, labels: Record<string, string>, c: CanonicalCounter) => {
       const value = snap.counters[c];
-      if (value === undefined) return;
-      const key = `${host}\0${snap.interface}\0${c}`;
-      const prev = this.prev.get(key);
-      this.prev.set(key, { value, at });
-      if (!prev) return sink.inc(metric, labels, 0);
-      const d = counterDelta(prev, { value, at }, 64);
-      if (d.reset) sink.inc('netdiag_nic_counter_resets_total', { host, interface: snap.interface }, 1);
-      sink.inc(metric, labels, d.increase);
+      if (value !== undefined) this.increases.inc(sink, metric, labels, `${host}\0${snap.interface}\0${c}`, 'ovsdb', value, at);
     };
     for (const c of ERROR_COUNTERS) one('netdiag_nic_errors_total', { host, interface: snap.interface, counter: c }, c);
     one('netdiag_nic_receive_packets_total', { host, interface: snap.interface }, 'rx_packets');

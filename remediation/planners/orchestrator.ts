@@ -3,7 +3,6 @@
  * NVP API after both APIs are listed again past the grace period) and a leftover OVS bridge or
  * tunnel port (removed by hand on the hypervisor, after CloudStack is listed again).
  */
-import type { Finding } from '../../core/finding.js';
 import { numberSteps, type Plan, planId } from '../../core/plan.js';
 import { confirmNetworkAbsent, manual } from './steps.js';
 import type { Planner } from './types.js';
