@@ -11,6 +11,7 @@
  */
 import type { CloudStackClient } from '../orchestrator/cloudstack/client.js';
 import { NvpApiError, type NvpClient } from '../orchestrator/nvp/client.js';
+import { type BroadcastRef, greKeyOfUri, holdsBroadcast, lswitchOfUri, vniOfUri } from '../core/broadcast.js';
 import { describeError, NetdiagError, redact } from '../core/errors.js';
 import type { Plan, PlanStep } from '../core/plan.js';
 import type { Journal } from './journal.js';
@@ -59,7 +60,20 @@ export function applyExitCode(r: ApplyResult): number {
 class Refusal extends Error {}
 
 const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
-const normUri = (u: unknown) => (typeof u === 'string' ? u.trim().toLowerCase().replace(/\/+$/, '') : '');
+
+/** What the URIs of a step name, read as the analyzers read them (core/broadcast.ts). */
+function refOf(uris: unknown[]): BroadcastRef {
+  const ref: BroadcastRef = {};
+  for (const u of uris.map(String)) {
+    ref.lswitch ??= lswitchOfUri(u);
+    ref.vni ??= vniOfUri(u);
+    if (!u.toLowerCase().startsWith('vxlan:')) ref.greKey ??= greKeyOfUri(u);
+  }
+  // A VXLAN network may sit behind either scheme: the VNI is the key to look for in both.
+  if (ref.vni !== undefined) delete ref.greKey;
+  if (ref.lswitch === undefined && ref.greKey === undefined && ref.vni === undefined) throw new Refusal(`not a broadcast URI netdiag can check: ${uris.join(', ')}`);
+  return ref;
+}
 const baseUrl = (u: string | undefined, fallback: string) => {
   if (!u) return fallback;
   try {
@@ -205,19 +219,18 @@ async function runRead(s: PlanStep, p: Json, deps: ExecutorDeps, bound: Map<stri
   const nvp = deps.nvp!;
   switch (`${s.target}:${s.action}`) {
     case 'cloudstack:confirmNetworkAbsent': {
-      const uri = normUri(p.broadcastUri);
+      const ref = refOf([p.broadcastUri]);
       const nets = await allNetworks(cs);
-      const holder = nets.find((n) => normUri(n.broadcasturi) === uri);
+      const holder = nets.find((n) => holdsBroadcast(n.broadcasturi as string | undefined, n.state as string | undefined, ref));
       if (holder) throw new Refusal(`CloudStack network ${String(holder.name)} (${String(holder.id)}, ${String(holder.state)}) holds ${String(p.broadcastUri)}: it is in use, not leaked`);
       return `none of ${nets.length} CloudStack networks (complete listing, projects included) holds ${String(p.broadcastUri)}`;
     }
     case 'cloudstack:findNetwork': {
-      const uris = new Set(((p.broadcastUris as unknown[]) ?? []).map(normUri));
-      const nets = (await allNetworks(cs)).filter((n) => uris.has(normUri(n.broadcasturi)));
-      const live = nets.filter((n) => !/^(destroy|shutdown)$/i.test(String(n.state)));
-      const pick = live.length ? live : nets;
-      if (pick.length === 0) throw new Refusal(`no CloudStack network has broadcasturi ${[...uris].join(' or ')}`);
-      if (pick.length > 1) throw new Refusal(`${pick.length} CloudStack networks have broadcasturi ${[...uris].join(' or ')} (${pick.map((n) => String(n.id)).join(', ')}): not choosing one`);
+      const uris = ((p.broadcastUris as unknown[]) ?? []).map(String);
+      const ref = refOf(uris);
+      const pick = (await allNetworks(cs)).filter((n) => holdsBroadcast(n.broadcasturi as string | undefined, n.state as string | undefined, ref));
+      if (pick.length === 0) throw new Refusal(`no live CloudStack network has broadcasturi ${uris.join(' or ')}`);
+      if (pick.length > 1) throw new Refusal(`${pick.length} CloudStack networks have broadcasturi ${uris.join(' or ')} (${pick.map((n) => String(n.id)).join(', ')}): not choosing one`);
       bound.set('network', pick[0]!);
       return `network ${String(pick[0]!.name)} (${String(pick[0]!.id)}, ${String(pick[0]!.state)}) holds ${String(pick[0]!.broadcasturi)}`;
     }

@@ -12,6 +12,7 @@
  * Any future clean-up plan must re-confirm all of this after the grace period before it deletes.
  */
 import { z } from 'zod';
+import { lswitchOfUri } from '../../core/broadcast.js';
 import { excerpt, type Evidence, type Finding, makeFinding } from '../../core/finding.js';
 import type { NvpLswitchInfo } from '../../core/kinds.js';
 import { listingsComplete } from '../../core/listings.js';
@@ -54,11 +55,7 @@ export function graceSeconds(obs: ObservationReader, cfg: StaleLogicalSwitchConf
   return { seconds, from: `2 × (network.gc.wait ${wait ?? `${DEFAULT_GC_SECONDS} (default)`} + network.gc.interval ${interval ?? `${DEFAULT_GC_SECONDS} (default)`})` };
 }
 
-/** The lswitch uuid a broadcast URI names: `lswitch:<uuid>` (also tolerates `lswitch://<uuid>`). */
-export function lswitchOfUri(uri: string | undefined): string | undefined {
-  const m = /^lswitch:(?:\/\/)?([0-9a-fA-F-]{8,})\/?$/.exec(uri?.trim() ?? '');
-  return m ? m[1]!.toLowerCase() : undefined;
-}
+export { lswitchOfUri };
 
 interface NvpDeviceLike {
   nvpdeviceid?: string;

@@ -17,6 +17,7 @@
  * Without complete CloudStack network (and, for peers, host) listings nothing is called stale.
  */
 import { z } from 'zod';
+import { GONE_STATES, greKeyOfUri } from '../../core/broadcast.js';
 import { type Evidence, type Finding, makeFinding } from '../../core/finding.js';
 import { listingsComplete } from '../../core/listings.js';
 import type { ObservationReader } from '../../core/observation.js';
@@ -35,17 +36,7 @@ export type StaleOvsBridgeConfig = z.infer<typeof staleOvsBridgeSchema>;
 
 const BRIDGE_RE = /^OVSTunnel(\d+)$/;
 const PORT_RE = /^t(\d+)-(\d+)-(\d+)$/;
-/** Network states that no longer hold a broadcast URI. */
-const GONE_STATES = new Set(['shutdown', 'destroy', 'allocated']);
-
-/** The GRE key of `vswitch://<key>` (after a dot when the authority has one, as OvsTunnelManager parses it). */
-export function greKeyOfUri(uri: string | undefined): number | undefined {
-  const m = /^vswitch:\/\/([^/]+)/i.exec(uri?.trim() ?? '');
-  if (!m) return undefined;
-  const auth = m[1]!;
-  const k = Number(auth.includes('.') ? auth.slice(auth.lastIndexOf('.') + 1) : auth);
-  return Number.isInteger(k) && k >= 0 ? k : undefined;
-}
+export { greKeyOfUri };
 
 /** `ovs.dbref` as the OVS collector emits it (uuid joins of OVSDB rows read from separate files). */
 interface DbRef {

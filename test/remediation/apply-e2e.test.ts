@@ -101,8 +101,8 @@ describe('netdiag plan + apply against the simulators', () => {
     expect(nvp.lswitchUuids()).toContain(LEAKED_LSWITCH_OLD);
   });
 
-  it('refuses, changing nothing, when a CloudStack network references the switch again', async () => {
-    cs.inventory.networks.push({ id: 'b6a1c2d3-0009-4e5f-8a9b-000000000999', name: 'revived', state: 'Implementing', broadcastdomaintype: 'Lswitch', broadcasturi: `lswitch:${LEAKED_LSWITCH_OLD}`, zoneid: 'z', physicalnetworkid: 'p' });
+  it.each([`lswitch:${LEAKED_LSWITCH_OLD}`, `lswitch://${LEAKED_LSWITCH_OLD.toUpperCase()}`])('refuses, changing nothing, when a CloudStack network references the switch again (%s)', async (uri) => {
+    cs.inventory.networks.push({ id: 'b6a1c2d3-0009-4e5f-8a9b-000000000999', name: 'revived', state: 'Implementing', broadcastdomaintype: 'Lswitch', broadcasturi: uri, zoneid: 'z', physicalnetworkid: 'p' });
     try {
       const r = await netdiag(['apply', plansFile, '--plan', switchPlan(LEAKED_LSWITCH_OLD).id, '--yes', ...csArgs(), ...nvpArgs(), '--format', 'json']);
       expect(r.code).toBe(1);
